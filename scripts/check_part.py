@@ -13,8 +13,14 @@ from pathlib import Path
 
 LABELS = ("accusation", "denial", "demand-for-investigation", "factual-report")
 STYLES = (
-    "wire report", "official statement", "direct quote", "headline",
-    "analysis", "court or legal", "press release", "interview",
+    "wire report",
+    "official statement",
+    "direct quote",
+    "headline",
+    "analysis",
+    "court or legal",
+    "press release",
+    "interview",
 )
 KEYS = {"text", "label", "topic", "style", "hard"}
 OPTIONAL = {"article", "position"}
@@ -22,9 +28,14 @@ OPTIONAL = {"article", "position"}
 
 CODES = {"ACC": "accusation", "DEN": "denial", "DEM": "demand-for-investigation", "FAC": "factual-report"}
 STYLE_CODES = {
-    "wire": "wire report", "official": "official statement", "quote": "direct quote",
-    "headline": "headline", "analysis": "analysis", "court": "court or legal",
-    "release": "press release", "interview": "interview",
+    "wire": "wire report",
+    "official": "official statement",
+    "quote": "direct quote",
+    "headline": "headline",
+    "analysis": "analysis",
+    "court": "court or legal",
+    "release": "press release",
+    "interview": "interview",
 }
 # WRITING FORMAT, one story a file named SLUG.txt (SLUG is the story's topic slug):
 #   @article NAME        starts a whole article (its sentences follow, in order)
@@ -48,13 +59,23 @@ def convert(txt: Path, problems: list[str]) -> Path:
             article = None
             continue
         parts = line.split(maxsplit=3)
-        if len(parts) < 4 or parts[0] not in CODES or parts[1] not in STYLE_CODES or parts[2] not in ("h", "-"):
+        if (
+            len(parts) < 4
+            or parts[0] not in CODES
+            or parts[1] not in STYLE_CODES
+            or parts[2] not in ("h", "-")
+        ):
             problems.append(f"{txt.name}:{n}: cannot read line {line[:60]!r}")
             continue
         if parts[3].startswith(("- ", "-\t")):
             problems.append(f"{txt.name}:{n}: text starts with '- ' (write LABEL STYLE HARD text, no dash)")
-        row = {"text": parts[3], "label": CODES[parts[0]], "topic": topic,
-               "style": STYLE_CODES[parts[1]], "hard": parts[2] == "h"}
+        row = {
+            "text": parts[3],
+            "label": CODES[parts[0]],
+            "topic": topic,
+            "style": STYLE_CODES[parts[1]],
+            "hard": parts[2] == "h",
+        }
         if article:
             row.update(article=article, position=position)
             position += 1

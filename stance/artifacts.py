@@ -40,8 +40,15 @@ def calibrate(clf: StanceClassifier, dev_set: list[Example], cfg: Config) -> dic
     return {"temperature": temperature, "dev_ece_before": before, "dev_ece_after": after}
 
 
-def finish_run(clf: StanceClassifier, cfg: Config, history: Any, calibration: dict[str, float],
-               train_set: list[Example], dev_set: list[Example], seconds: float) -> None:
+def finish_run(
+    clf: StanceClassifier,
+    cfg: Config,
+    history: Any,
+    calibration: dict[str, float],
+    train_set: list[Example],
+    dev_set: list[Example],
+    seconds: float,
+) -> None:
     """Save the model, its metadata, the resolved config, metrics.json, the test report and card."""
     out = Path(cfg.output_dir)
     metadata = _metadata(cfg, calibration, len(train_set), len(dev_set), seconds)
@@ -59,16 +66,26 @@ def finish_run(clf: StanceClassifier, cfg: Config, history: Any, calibration: di
         from stance.evaluate import write_report
 
         test_set = read_examples(test_path, cfg.data.text_field, cfg.data.label_field)
-        report = write_report(clf, test_set, out / "test_report", train_set, cfg.base_model,
-                              cfg.training.eval_batch_size, title=str(test_path))
-        metrics["test"] = {k: report["model"][k] for k in ("n", "accuracy", "macro_f1", "macro_f1_ci95", "per_label")}
+        report = write_report(
+            clf,
+            test_set,
+            out / "test_report",
+            train_set,
+            cfg.base_model,
+            cfg.training.eval_batch_size,
+            title=str(test_path),
+        )
+        metrics["test"] = {
+            k: report["model"][k] for k in ("n", "accuracy", "macro_f1", "macro_f1_ci95", "per_label")
+        }
         metrics["test"]["baselines_macro_f1"] = {n: r["macro_f1"] for n, r in report["baselines"].items()}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     write_model_card(out, metadata, metrics)
 
 
-def _metadata(cfg: Config, calibration: dict[str, float], n_train: int, n_dev: int,
-              seconds: float) -> dict[str, Any]:
+def _metadata(
+    cfg: Config, calibration: dict[str, float], n_train: int, n_dev: int, seconds: float
+) -> dict[str, Any]:
     files = {"train": (cfg.data.train, n_train), "dev": (cfg.data.dev, n_dev), "test": (cfg.data.test, None)}
     data = {
         split: {"path": path, "sha256": sha256_file(path), **({"sentences": n} if n else {})}
@@ -83,8 +100,11 @@ def _metadata(cfg: Config, calibration: dict[str, float], n_train: int, n_dev: i
         "trained_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "train_seconds": round(seconds, 1),
         "device": _device_name(),
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "python": platform.python_version()},
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "python": platform.python_version(),
+        },
     }
 
 

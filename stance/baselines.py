@@ -48,7 +48,10 @@ def embedding_logreg(base_model: str, batch_size: int = 64) -> Baseline:
 
 
 def all_baselines(base_model: str | None) -> dict[str, Baseline]:
-    baselines: dict[str, Baseline] = {"majority class": majority, "TF-IDF + logistic regression": tfidf_logreg}
+    baselines: dict[str, Baseline] = {
+        "majority class": majority,
+        "TF-IDF + logistic regression": tfidf_logreg,
+    }
     if base_model:
         baselines["frozen embeddings + logistic regression"] = embedding_logreg(base_model)
     return baselines

@@ -48,8 +48,7 @@ def render_card(out: Path, metadata: dict[str, Any], metrics: dict[str, Any]) ->
         f"- best epoch {best['epoch']} of {len(metrics['epochs'])}, dev macro-F1 {best['dev_macro_f1']:.4f}",
         f"- probabilities calibrated on dev by temperature scaling (T = {metadata['temperature']:.3f}, "
         "folded into the output layer)",
-        f"- trained on {metadata['device']} in {metadata['train_seconds']:.0f} s, "
-        f"{metadata['trained_at']}",
+        f"- trained on {metadata['device']} in {metadata['train_seconds']:.0f} s, {metadata['trained_at']}",
         "",
         _test_section(metrics),
         "## Use",
@@ -90,12 +89,22 @@ def _test_section(metrics: dict[str, Any]) -> str:
     if not test:
         return ""
     low, high = test["macro_f1_ci95"]
-    rows = ["## Test results", "", f"Test set: {test['n']} sentences from stories not seen in training.", "",
-            f"macro-F1 **{test['macro_f1']:.4f}** (95% CI {low:.4f}-{high:.4f}), accuracy {test['accuracy']:.4f}", "",
-            "| label | precision | recall | F1 |", "|---|---|---|---|"]
+    rows = [
+        "## Test results",
+        "",
+        f"Test set: {test['n']} sentences from stories not seen in training.",
+        "",
+        f"macro-F1 **{test['macro_f1']:.4f}** (95% CI {low:.4f}-{high:.4f}), accuracy {test['accuracy']:.4f}",
+        "",
+        "| label | precision | recall | F1 |",
+        "|---|---|---|---|",
+    ]
     for label, s in test["per_label"].items():
         rows.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} |")
     if test.get("baselines_macro_f1"):
-        rows += ["", "Baselines (macro-F1): " + ", ".join(
-            f"{name} {f1:.3f}" for name, f1 in test["baselines_macro_f1"].items())]
-    return "\n".join(rows + ["", ""])
+        rows += [
+            "",
+            "Baselines (macro-F1): "
+            + ", ".join(f"{name} {f1:.3f}" for name, f1 in test["baselines_macro_f1"].items()),
+        ]
+    return "\n".join([*rows, "", ""])

@@ -23,14 +23,23 @@ from stance.config import ConfigError
 FOLDER = ".checkpoint"
 
 
-def save_checkpoint(out: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any,
-                    history: Any, epochs_done: int, is_best: bool, config: dict) -> None:
+def save_checkpoint(
+    out: Path,
+    model: torch.nn.Module,
+    optimizer: Any,
+    scheduler: Any,
+    history: Any,
+    epochs_done: int,
+    is_best: bool,
+    config: dict,
+) -> None:
     root = out / FOLDER
     epoch_dir = root / f"epoch-{epochs_done}"
     epoch_dir.mkdir(parents=True, exist_ok=True)
     save_model(model, str(epoch_dir / "model.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()},
-               epoch_dir / "state.pt")
+    torch.save(
+        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, epoch_dir / "state.pt"
+    )
     state = {"epochs_done": epochs_done, "history": dataclasses.asdict(history), "config": config}
     (epoch_dir / "history.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
     if is_best:
@@ -41,8 +50,9 @@ def save_checkpoint(out: Path, model: torch.nn.Module, optimizer: Any, scheduler
             shutil.rmtree(old, ignore_errors=True)
 
 
-def load_checkpoint(out: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any,
-                    history: Any, config: dict) -> int:
+def load_checkpoint(
+    out: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any, history: Any, config: dict
+) -> int:
     """Restore the newest checkpoint into the given objects; return the epochs it had done."""
     root = out / FOLDER
     if not (root / "LATEST").is_file():
@@ -52,7 +62,9 @@ def load_checkpoint(out: Path, model: torch.nn.Module, optimizer: Any, scheduler
     state = json.loads((epoch_dir / "history.json").read_text(encoding="utf-8"))
     changed = sorted(k for k in _flat(config) if _flat(config)[k] != _flat(state["config"]).get(k))
     if changed:
-        raise ConfigError(f"cannot resume {out}: the config changed since the checkpoint ({', '.join(changed)})")
+        raise ConfigError(
+            f"cannot resume {out}: the config changed since the checkpoint ({', '.join(changed)})"
+        )
     load_model(model, str(epoch_dir / "model.safetensors"))
     saved = torch.load(epoch_dir / "state.pt", weights_only=True)
     optimizer.load_state_dict(saved["optimizer"])

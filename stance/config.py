@@ -127,7 +127,7 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     kwargs = {}
     for name, raw in values.items():
         kind = hints[name]
-        if dataclasses.is_dataclass(kind):
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             kwargs[name] = _build(kind, raw, prefix=f"{prefix}{name}.")
         else:
             kwargs[name] = _convert(raw, kind, prefix + name)
@@ -158,7 +158,6 @@ def _convert(raw: Any, kind: Any, key: str) -> Any:
                 return float(raw)
             except ValueError:
                 pass
-    elif kind is str:
-        if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
-            return str(raw)
+    elif kind is str and isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+        return str(raw)
     raise ConfigError(f"config key {key}: expected {kind.__name__}, got {raw!r}")

@@ -27,9 +27,7 @@ class Example:
     source: str  # "path:line", for messages
 
 
-def read_examples(
-    path: str | Path, text_field: str = "text", label_field: str = "label"
-) -> list[Example]:
+def read_examples(path: str | Path, text_field: str = "text", label_field: str = "label") -> list[Example]:
     """Read and validate a labelled file; raise DataError naming file and line on bad input."""
     path = Path(path)
     records = read_records(path, required=(text_field, label_field))

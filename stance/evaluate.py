@@ -30,7 +30,7 @@ def score(gold: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     """Accuracy, macro-F1 with a bootstrap 95% interval, per-label scores, confusion matrix."""
     matrix = confusion_matrix(gold, predicted)
     return {
-        "n": int(len(gold)),
+        "n": len(gold),
         "accuracy": accuracy(matrix),
         "macro_f1": macro_f1(matrix),
         "macro_f1_ci95": list(bootstrap_macro_f1(gold, predicted)),
@@ -50,9 +50,15 @@ def evaluate(clf: StanceClassifier, examples: list[Example], batch_size: int = 6
     return metrics, probs
 
 
-def write_report(clf: StanceClassifier, examples: list[Example], out: str | Path,
-                 train: list[Example] | None = None, base_model: str | None = None,
-                 batch_size: int = 64, title: str = "") -> dict[str, Any]:
+def write_report(
+    clf: StanceClassifier,
+    examples: list[Example],
+    out: str | Path,
+    train: list[Example] | None = None,
+    base_model: str | None = None,
+    batch_size: int = 64,
+    title: str = "",
+) -> dict[str, Any]:
     """Write metrics.json, report.md, confusion.png, calibration.png and errors.jsonl to `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +72,9 @@ def write_report(clf: StanceClassifier, examples: list[Example], out: str | Path
     report = {"model": metrics, "baselines": baselines, "data": title}
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    plot_confusion(np.array(metrics["confusion_matrix"]["rows_gold_columns_predicted"]), out / "confusion.png")
+    plot_confusion(
+        np.array(metrics["confusion_matrix"]["rows_gold_columns_predicted"]), out / "confusion.png"
+    )
     plot_reliability(metrics["calibration_bins"], out / "calibration.png")
     _write_errors(examples, probs, out / "errors.jsonl")
     return report
@@ -125,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         clf = StanceClassifier.load(args.model, device=args.device)
         metadata = read_metadata(Path(args.model))
         train = _train_split(args, metadata)
-        report = write_report(clf, examples, args.out, train, metadata.get("base_model"),
-                              args.batch_size, title=str(args.data))
+        report = write_report(
+            clf, examples, args.out, train, metadata.get("base_model"), args.batch_size, title=str(args.data)
+        )
     except (DataError, ModelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

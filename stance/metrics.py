@@ -63,13 +63,15 @@ def calibration_bins(probs: np.ndarray, gold: np.ndarray, bins: int = 10) -> lis
     for b in range(bins):
         inside = which == b
         count = int(inside.sum())
-        rows.append({
-            "low": float(edges[b]),
-            "high": float(edges[b + 1]),
-            "confidence": float(confidence[inside].mean()) if count else 0.0,
-            "accuracy": float(correct[inside].mean()) if count else 0.0,
-            "count": count,
-        })
+        rows.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "confidence": float(confidence[inside].mean()) if count else 0.0,
+                "accuracy": float(correct[inside].mean()) if count else 0.0,
+                "count": count,
+            }
+        )
     return rows
 
 

@@ -110,9 +110,11 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
 class StanceClassifier:
     """Tokenizer + model + label map + max length; every prediction in stance goes through here."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: Any, max_length: int = 128,
-                 precision: str = "auto") -> None:
-        labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
+    def __init__(
+        self, model: PreTrainedModel, tokenizer: Any, max_length: int = 128, precision: str = "auto"
+    ) -> None:
+        id2label = {int(i): label for i, label in (model.config.id2label or {}).items()}
+        labels = tuple(id2label.get(i) for i in range(len(id2label)))
         if labels != LABELS:
             raise ModelError(f"the model's labels {labels} are not stance's labels {LABELS}")
         self.model = model
@@ -126,8 +128,9 @@ class StanceClassifier:
         return next(self.model.parameters()).device
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto",
-             max_length: int | None = None) -> StanceClassifier:
+    def load(
+        cls, path: str | Path, device: str = "auto", precision: str = "auto", max_length: int | None = None
+    ) -> StanceClassifier:
         """Load a saved stance model directory for inference."""
         folder = Path(path)
         if not (folder / "config.json").is_file():
@@ -152,7 +155,10 @@ class StanceClassifier:
         hf_logging.set_verbosity_error()  # the new head's "newly initialized" notice is expected
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
-                source, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID,
+                source,
+                num_labels=len(LABELS),
+                id2label=ID2LABEL,
+                label2id=LABEL2ID,
                 local_files_only=local,
             )
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
@@ -182,8 +188,9 @@ class StanceClassifier:
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         return softmax(self.logits(texts, batch_size))
 
-    def stream(self, texts: Iterable[str], batch_size: int = 64,
-               chunk_size: int = CHUNK_SIZE) -> Iterator[np.ndarray]:
+    def stream(
+        self, texts: Iterable[str], batch_size: int = 64, chunk_size: int = CHUNK_SIZE
+    ) -> Iterator[np.ndarray]:
         """Probabilities for an iterable of any length, one array per chunk, in input order.
 
         The next chunk is tokenized in a background thread while the model runs on this one.
@@ -235,9 +242,7 @@ class StanceClassifier:
         out = np.empty((len(ids), width), dtype=np.float32)
         device = self.device
         dtype = autocast_dtype(device, self.precision)
-        context = (
-            torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
-        )
+        context = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
         with torch.inference_mode(), context:
             for start in range(0, len(ids), batch_size):
                 rows = order[start : start + batch_size]

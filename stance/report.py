@@ -28,7 +28,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for label, s in model["per_label"].items():
-        lines.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |")
+        lines.append(
+            f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+        )
     lines += ["", "## Compared with baselines", "", comparison_table(report), ""]
     lines += ["## Confusion matrix (rows gold, columns predicted)", "", confusion_table(model), ""]
     lines += ["![confusion matrix](confusion.png)", "", "![reliability diagram](calibration.png)", ""]
@@ -83,8 +85,13 @@ def plot_reliability(bins: list[dict[str, float]], path: Path) -> None:
     width = bins[0]["high"] - bins[0]["low"] if bins else 0.1
     ax.bar(centers, [b["accuracy"] for b in filled], width=width * 0.9, label="accuracy", alpha=0.8)
     ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
-    ax.plot([b["confidence"] for b in filled], [b["accuracy"] for b in filled], "o-", color="tab:red",
-            label="mean confidence vs accuracy")
+    ax.plot(
+        [b["confidence"] for b in filled],
+        [b["accuracy"] for b in filled],
+        "o-",
+        color="tab:red",
+        label="mean confidence vs accuracy",
+    )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence of the predicted label")

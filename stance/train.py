@@ -16,13 +16,13 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from stance.artifacts import calibrate, finish_run
 from stance.checkpoint import load_best, load_checkpoint, save_checkpoint
 from stance.config import DEFAULT_CONFIG, Config, ConfigError, config_to_dict, load_config
 from stance.data import DataError, Example, find_overlaps, read_examples
 from stance.labels import LABEL2ID, LABELS
 from stance.metrics import confusion_matrix, macro_f1
 from stance.model import ModelError, StanceClassifier, autocast_dtype, resolve_device
-from stance.artifacts import calibrate, finish_run
 
 
 @dataclass
@@ -75,8 +75,9 @@ def train(cfg: Config) -> Path:
     )
     history, start_epoch = History(), 0
     if cfg.resume:
-        start_epoch = load_checkpoint(out, accelerator.unwrap_model(model), optimizer, scheduler,
-                                      history, config_to_dict(cfg))
+        start_epoch = load_checkpoint(
+            out, accelerator.unwrap_model(model), optimizer, scheduler, history, config_to_dict(cfg)
+        )
         accelerator.print(f"resuming after epoch {start_epoch}")
     step = start_epoch * batches_per_epoch
     for epoch in range(start_epoch, cfg.training.epochs):
@@ -84,16 +85,23 @@ def train(cfg: Config) -> Path:
             break
         epoch_start = time.perf_counter()
         set_seed(cfg.seed + epoch)  # the epoch's order and dropout do not depend on a resume
-        batches = _epoch_batches(train_ids, cfg, epoch)[accelerator.process_index :: accelerator.num_processes]
+        batches = _epoch_batches(train_ids, cfg, epoch)[
+            accelerator.process_index :: accelerator.num_processes
+        ]
         model.train()
         losses = []
-        bar = tqdm(batches[:batches_per_epoch], desc=f"epoch {epoch + 1}/{cfg.training.epochs}",
-                   disable=not accelerator.is_local_main_process, leave=False)
+        bar = tqdm(
+            batches[:batches_per_epoch],
+            desc=f"epoch {epoch + 1}/{cfg.training.epochs}",
+            disable=not accelerator.is_local_main_process,
+            leave=False,
+        )
         for rows in bar:
             if step >= total_steps:
                 break
-            loss = _train_step(clf, model, loss_fn, train_ids, train_labels, rows, accelerator,
-                               cfg.training.max_grad_norm)
+            loss = _train_step(
+                clf, model, loss_fn, train_ids, train_labels, rows, accelerator, cfg.training.max_grad_norm
+            )
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -108,8 +116,16 @@ def train(cfg: Config) -> Path:
             f"{time.perf_counter() - epoch_start:.0f} s"
         )
         if accelerator.is_main_process:
-            save_checkpoint(out, accelerator.unwrap_model(model), optimizer, scheduler, history,
-                            epoch + 1, history.best_epoch == epoch + 1, config_to_dict(cfg))
+            save_checkpoint(
+                out,
+                accelerator.unwrap_model(model),
+                optimizer,
+                scheduler,
+                history,
+                epoch + 1,
+                history.best_epoch == epoch + 1,
+                config_to_dict(cfg),
+            )
         accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         clf.model = accelerator.unwrap_model(model)
@@ -159,22 +175,27 @@ def _epoch_batches(ids: list[list[int]], cfg: Config, epoch: int) -> list[np.nda
     if cfg.training.length_bucketing:
         lengths = np.array([len(row) for row in ids])
         window = size * 50
-        order = np.concatenate([
-            chunk[np.argsort(lengths[chunk], kind="stable")]
-            for chunk in np.array_split(order, max(1, len(order) // window))
-        ])
+        order = np.concatenate(
+            [
+                chunk[np.argsort(lengths[chunk], kind="stable")]
+                for chunk in np.array_split(order, max(1, len(order) // window))
+            ]
+        )
     batches = [order[i : i + size] for i in range(0, len(order), size)]
     rng.shuffle(batches)
     return batches
 
 
 def _optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
+    for param in model.parameters():
         if param.requires_grad:
             (no_decay if param.ndim < 2 else decay).append(param)  # biases and LayerNorm weights
-    groups = [{"params": decay, "weight_decay": cfg.training.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": cfg.training.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     fused = torch.cuda.is_available() or resolve_device("auto").type == "cpu"
     return torch.optim.AdamW(groups, lr=cfg.training.lr, fused=fused)
 
@@ -186,18 +207,26 @@ def _class_weights(labels: np.ndarray, cfg: Config, accelerator: Accelerator) ->
     if mode == "none" or (mode == "auto" and not imbalanced):
         return None
     weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1))
-    accelerator.print("class weights: " + ", ".join(f"{l} {w:.2f}" for l, w in zip(LABELS, weights)))
+    accelerator.print("class weights: " + ", ".join(f"{label} {w:.2f}" for label, w in zip(LABELS, weights)))
     return torch.tensor(weights, dtype=torch.float32, device=accelerator.device)
 
 
-def _train_step(clf: StanceClassifier, model: torch.nn.Module, loss_fn: torch.nn.Module,
-                ids: list[list[int]], labels: np.ndarray, rows: np.ndarray,
-                accelerator: Accelerator, max_grad_norm: float) -> float:
+def _train_step(
+    clf: StanceClassifier,
+    model: torch.nn.Module,
+    loss_fn: torch.nn.Module,
+    ids: list[list[int]],
+    labels: np.ndarray,
+    rows: np.ndarray,
+    accelerator: Accelerator,
+    max_grad_norm: float,
+) -> float:
     input_ids, mask = clf.pad([ids[i] for i in rows])
     target = torch.from_numpy(labels[rows]).to(accelerator.device)
     with accelerator.autocast():
-        logits = model(input_ids=input_ids.to(accelerator.device),
-                       attention_mask=mask.to(accelerator.device)).logits
+        logits = model(
+            input_ids=input_ids.to(accelerator.device), attention_mask=mask.to(accelerator.device)
+        ).logits
         loss = loss_fn(logits.float(), target)
     accelerator.backward(loss)
     if max_grad_norm > 0:
@@ -213,8 +242,9 @@ def _dev_macro_f1(clf: StanceClassifier, dev_set: list[Example], cfg: Config) ->
 
 
 def _record_epoch(history: History, epoch: int, loss: float, dev_f1: float, seconds: float) -> None:
-    history.epochs.append({"epoch": epoch + 1, "train_loss": loss, "dev_macro_f1": dev_f1,
-                           "seconds": round(seconds, 1)})
+    history.epochs.append(
+        {"epoch": epoch + 1, "train_loss": loss, "dev_macro_f1": dev_f1, "seconds": round(seconds, 1)}
+    )
     if dev_f1 > history.best_f1:
         history.best_f1, history.best_epoch, history.stale_epochs = dev_f1, epoch + 1, 0
     else:

@@ -1,0 +1,182 @@
+"""Label every sentence of a corpus: `python -m stance.predict --model DIR --out FILE INPUT...`.
+
+Streams: documents are read, split, labelled and written chunk by chunk. Each chunk is flushed
+whole and then recorded in OUT.progress.json (atomically), so `--resume` after a crash or kill
+truncates OUT to the last recorded chunk and continues with no sentence lost or written twice.
+Under `accelerate launch`, each process labels every N-th document into its own part file; the
+main process merges the parts in document order at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import heapq
+import json
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from stance.corpus import Document, Warnings, iter_documents
+from stance.data import DataError
+from stance.model import ModelError, StanceClassifier
+from stance.output import Progress, RowWriter, Sentence, format_for, open_output
+from stance.segment import split_sentences
+
+
+def iter_sentences(
+    documents: Iterator[tuple[int, Document]], presplit: bool, start: tuple[int, int] = (0, 0)
+) -> Iterator[Sentence]:
+    """Sentences with offsets, from (ordinal, document) pairs, skipping those before `start`."""
+    first_doc, first_index = start
+    for ordinal, doc in documents:
+        if ordinal < first_doc:
+            continue
+        spans = (
+            [(doc.text, 0, len(doc.text))]
+            if presplit
+            else [(s.text, s.start, s.end) for s in split_sentences(doc.text)]
+        )
+        for index, (text, begin, end) in enumerate(spans):
+            if ordinal == first_doc and index < first_index:
+                continue
+            yield Sentence(ordinal, doc.id, index, begin, end, text)
+
+
+def label_corpus(
+    clf: StanceClassifier,
+    sentences: Iterator[Sentence],
+    writer: RowWriter,
+    progress: Progress,
+    batch_size: int,
+    chunk_size: int,
+) -> int:
+    """Label and write every sentence; record progress after each flushed chunk."""
+    pending: deque[Sentence] = deque()
+
+    def texts() -> Iterator[str]:
+        for sentence in sentences:
+            pending.append(sentence)
+            yield sentence.text
+
+    bar = tqdm(unit=" sentences", desc="labelling", initial=progress.sentences_done)
+    done = 0
+    for probs in clf.stream(texts(), batch_size, chunk_size):
+        chunk = [pending.popleft() for _ in range(len(probs))]
+        writer.write(chunk, probs)
+        progress.record(writer, chunk[-1], len(chunk))
+        done += len(chunk)
+        bar.update(len(chunk))
+    bar.close()
+    return done
+
+
+def merge_parts(parts: list[Path], out: Path, fmt: str) -> None:
+    """Merge per-process part files (JSON lines led by the document ordinal) in document order."""
+    with contextlib.ExitStack() as stack, open_output(out, fmt, append=False) as writer:
+        files = [stack.enter_context(open(p, encoding="utf-8")) for p in parts]
+        rows = heapq.merge(*[(json.loads(line) for line in f) for f in files], key=lambda r: r[0])
+        for _ordinal, row in rows:
+            writer.write_row(row)
+    for p in parts:
+        p.unlink()
+        Path(f"{p}.progress.json").unlink(missing_ok=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m stance.predict",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "inputs", nargs="+", help=".txt files, folders of them, JSONL/CSV files, or - for stdin"
+    )
+    parser.add_argument("--model", required=True, help="a saved model directory")
+    parser.add_argument("--out", required=True, help="output .jsonl or .csv, or - for stdout")
+    parser.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: from --out)")
+    parser.add_argument(
+        "--sentences",
+        action="store_true",
+        help="each input line or record is one sentence already (no splitting)",
+    )
+    parser.add_argument("--text-field", default="text", help="text column of JSONL/CSV input")
+    parser.add_argument("--id-field", help="id column of JSONL/CSV input (default: file:line)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--chunk-size", type=int, help="sentences per flushed chunk (default 4096; 32768 on GPU)"
+    )
+    parser.add_argument("--max-length", type=int, help="tokens per sentence (default: the model's)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run into --out")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    from accelerate import PartialState
+
+    state = PartialState()
+    fmt = format_for(args.out, args.format)
+    out = Path(args.out)
+    target = out if state.num_processes == 1 else Path(f"{out}.part{state.process_index}")
+    part_fmt = fmt if state.num_processes == 1 else "parts"
+    device = args.device if state.num_processes == 1 or args.device != "auto" else str(state.device)
+    clf = StanceClassifier.load(
+        args.model, device=device, precision=args.precision, max_length=args.max_length
+    )
+    chunk_size = args.chunk_size or (32768 if clf.device.type == "cuda" else 4096)
+    progress = Progress.open(
+        target, vars(args) | {"processes": state.num_processes}, args.resume, args.overwrite
+    )
+    if progress.complete:
+        print(f"{target} is already complete", file=sys.stderr)
+        return 0
+    warnings = Warnings()
+    docs = enumerate(iter_documents(args.inputs, warnings, args.text_field, args.id_field, args.sentences))
+    mine = ((i, d) for i, d in docs if i % state.num_processes == state.process_index)
+    started = time.perf_counter()
+    with open_output(
+        target, part_fmt, append=progress.sentences_done > 0, truncate_at=progress.bytes
+    ) as writer:
+        done = label_corpus(
+            clf,
+            iter_sentences(mine, args.sentences, progress.next_position),
+            writer,
+            progress,
+            args.batch_size,
+            chunk_size,
+        )
+    progress.finish()
+    seconds = time.perf_counter() - started
+    state.wait_for_everyone()
+    if state.num_processes > 1 and state.is_main_process:
+        merge_parts([Path(f"{out}.part{k}") for k in range(state.num_processes)], out, fmt)
+    if clf.truncated:
+        warnings[f"sentences longer than {clf.max_length} tokens truncated"] += clf.truncated
+    print(
+        f"labelled {done} sentences in {seconds:.1f} s ({done / max(seconds, 1e-9):,.0f} sentences/s)"
+        f" -> {args.out}",
+        file=sys.stderr,
+    )
+    if warnings:
+        print(f"warnings: {warnings.report()}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (DataError, ModelError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
