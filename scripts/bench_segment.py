@@ -44,7 +44,10 @@ def segmenters() -> dict:
                 tokens = list(sentence)
                 yield tokens[0].offset, tokens[-1].offset + len(tokens[-1].value)
 
+    from stance.segment import split_sentences
+
     return {
+        "stance (syntok + dateline join)": lambda t: [(s.start, s.end) for s in split_sentences(t)],
         "pysbd": lambda t: [(s.start, s.end) for s in sbd.segment(t)],
         "blingfire": lambda t: blingfire.text_to_sentences_and_offsets(t)[1],
         "syntok": lambda t: list(syntok_spans(t)),
@@ -70,7 +73,7 @@ def main(argv: list[str]) -> None:
         seconds = time.perf_counter() - start
         p, r = hits / max(1, predicted), hits / n_gold
         f1 = 2 * p * r / max(1e-9, p + r)
-        print(f"{name:10s} precision {p:.3f} recall {r:.3f} F1 {f1:.3f}  {n_gold / seconds:,.0f} sentences/s")
+        print(f"{name:32s} precision {p:.3f} recall {r:.3f} F1 {f1:.3f}  {n_gold / seconds:,.0f} sentences/s")
 
 
 if __name__ == "__main__":

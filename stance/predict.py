@@ -112,7 +112,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--max-length", type=int, help="tokens per sentence (default: the model's)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16", "fp16", "int8"),
+        help="auto: bf16 on GPUs and on CPUs with native bf16, else fp32; int8: CPU dynamic quantization",
+    )
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into --out")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     return parser.parse_args(argv)

@@ -19,16 +19,25 @@ class Sentence:
     end: int  # document[start:end] == text
 
 
+DASHES = ("-", "\u2013", "\u2014")
+
+
 def split_sentences(document: str) -> list[Sentence]:
     """Sentences of `document` in order, each with offsets that slice back to it exactly."""
-    sentences = []
+    sentences: list[Sentence] = []
     for paragraph in syntok.analyze(document):
         for tokens in paragraph:
             if not tokens:
                 continue
             start = tokens[0].offset
             end = tokens[-1].offset + len(tokens[-1].value)
-            text = document[start:end]
-            if text.strip():
-                sentences.append(Sentence(text=text, start=start, end=end))
+            if sentences and _continues_dateline(sentences[-1], document[start:end]):
+                start = sentences.pop().start
+            if document[start:end].strip():
+                sentences.append(Sentence(text=document[start:end], start=start, end=end))
     return sentences
+
+
+def _continues_dateline(previous: Sentence, text: str) -> bool:
+    """syntok cuts "WASHINGTON (Reuters) - The ..." after the agency; join it back."""
+    return previous.text.endswith(")") and text.startswith(DASHES) and "." not in previous.text[-12:]

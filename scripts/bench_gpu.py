@@ -1,0 +1,108 @@
+"""GPU inference benchmark: `stance.predict --sentences` end to end against the plain pipeline.
+
+Needs only torch, transformers and accelerate besides stance. Writes a corpus of pre-split
+news-like sentences (from data/, cycled), times `python -m stance.predict --sentences` over it
+(read, tokenize, label, write; a separate process, as a user runs it), then times
+`transformers.pipeline("text-classification")` on the same card with its defaults (batch 1)
+and with batch_size=256.
+
+Usage: python scripts/bench_gpu.py --model DIR [--sentences 1000000] [--out /tmp/bench_gpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from itertools import cycle, islice
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def corpus(path: Path, count: int) -> list[str]:
+    texts = []
+    for name in ("train", "dev", "test"):
+        source = ROOT / "data" / f"{name}.jsonl"
+        texts += [json.loads(line)["text"] for line in source.read_text(encoding="utf-8").splitlines()]
+    lines = [t.replace("\n", " ") for t in islice(cycle(texts), count)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
+
+
+def time_predict(model: str, corpus_path: Path, out: Path, extra: list[str]) -> float:
+    command = [
+        sys.executable,
+        "-m",
+        "stance.predict",
+        "--model",
+        model,
+        "--sentences",
+        "--overwrite",
+        "--out",
+        str(out),
+        *extra,
+        str(corpus_path),
+    ]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    print(*[line for line in done.stderr.splitlines() if line.startswith(("labelled", "warnings"))], sep="\n")
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    return seconds
+
+
+def time_pipeline(model: str, texts: list[str], batch_size: int | None) -> float:
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=model, device=0 if torch.cuda.is_available() else -1)
+    kwargs = {"batch_size": batch_size} if batch_size else {}
+    classify(texts[:64], **kwargs)
+    _sync()
+    start = time.perf_counter()
+    classify(texts, **kwargs)
+    _sync()
+    return len(texts) / (time.perf_counter() - start)
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--sentences", type=int, default=1_000_000)
+    parser.add_argument("--out", default="/tmp/bench_gpu")
+    parser.add_argument("--batch-size", type=int, default=512)
+    args = parser.parse_args()
+    work = Path(args.out)
+    work.mkdir(parents=True, exist_ok=True)
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU (dry run)"
+    print(f"{device}, torch {torch.__version__}", flush=True)
+    texts = corpus(work / "sentences.txt", args.sentences)
+    seconds = time_predict(
+        args.model, work / "sentences.txt", work / "labels.jsonl", ["--batch-size", str(args.batch_size)]
+    )
+    lines = sum(1 for _ in open(work / "labels.jsonl", encoding="utf-8"))
+    assert lines == args.sentences, f"{lines} labels for {args.sentences} sentences"
+    rates = {
+        "stance.predict --sentences (end to end, process wall time incl. start-up)": args.sentences / seconds
+    }
+    rates["pipeline, defaults (batch 1)"] = time_pipeline(args.model, texts[: min(5000, len(texts))], None)
+    rates["pipeline, batch_size=256"] = time_pipeline(args.model, texts[:100_000], 256)
+    base = rates["pipeline, defaults (batch 1)"]
+    print(f"\n{'path':72s} {'sent/s':>9s} {'vs pipeline':>12s}")
+    for name, rate in rates.items():
+        print(f"{name:72s} {rate:9.0f} {rate / base:11.1f}x")
+    (work / "bench_gpu.json").write_text(json.dumps(rates, indent=2))
+
+
+if __name__ == "__main__":
+    main()

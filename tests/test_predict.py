@@ -1,0 +1,196 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stance import LABELS, StanceClassifier
+from stance.predict import main
+from stance.segment import split_sentences
+
+DOCUMENT = (
+    'WASHINGTON (Reuters) - The U.S. blamed Damascus. Mr. Smith, a U.N. official, said: "We insist '
+    'on an inquiry. Nobody can be blamed before it." \n\n  Caf\u00e9 owners in S\u00e3o Paulo '
+    "said it was \u201cnonsense\u201d.\n\nThe talks resume on Jan. 5 at 10 a.m."
+)
+
+
+def test_offsets_slice_back_to_each_sentence() -> None:
+    sentences = split_sentences(DOCUMENT)
+    assert [s.text for s in sentences][:2] == [
+        "WASHINGTON (Reuters) - The U.S. blamed Damascus.",
+        'Mr. Smith, a U.N. official, said: "We insist on an inquiry.',
+    ]
+    assert len(sentences) == 5
+    for s in sentences:
+        assert DOCUMENT[s.start : s.end] == s.text
+
+
+def test_library_api(trained_model: Path) -> None:
+    clf = StanceClassifier.load(trained_model, device="cpu")
+    texts = ["the army denied the claims", "the meeting was held on monday", "x " * 200]
+    predictions = clf.predict(iter(texts), batch_size=2)
+    assert len(predictions) == 3
+    for p in predictions:
+        assert p.label in LABELS and sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert clf.truncated == 1
+    [doc] = clf.predict_documents([DOCUMENT])
+    assert [DOCUMENT[s["start"] : s["end"]] for s in doc] == [s["text"] for s in doc]
+
+
+def test_results_keep_input_order(trained_model: Path) -> None:
+    clf = StanceClassifier.load(trained_model, device="cpu")
+    texts = [("the army denied the claims " * (i % 7 + 1)).strip() for i in range(50)]
+    in_order = clf.predict_proba(texts, batch_size=4)
+    one_by_one = np.concatenate([clf.predict_proba([t]) for t in texts])
+    assert np.allclose(in_order, one_by_one, atol=1e-5)
+    streamed = np.concatenate(list(clf.stream(iter(texts), batch_size=3, chunk_size=7)))
+    assert np.allclose(streamed, in_order, atol=1e-5)
+
+
+def test_jsonl_and_csv_outputs_agree(trained_model: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus" / "sub"
+    corpus.mkdir(parents=True)
+    (corpus / "a.txt").write_text(DOCUMENT, encoding="utf-8")
+    (tmp_path / "corpus" / "b.txt").write_text("The army denied it. The union called for an inquiry.")
+    assert (
+        main(["--model", str(trained_model), "--out", str(tmp_path / "o.jsonl"), str(tmp_path / "corpus")])
+        == 0
+    )
+    assert (
+        main(["--model", str(trained_model), "--out", str(tmp_path / "o.csv"), str(tmp_path / "corpus")]) == 0
+    )
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    with open(tmp_path / "o.csv", encoding="utf-8", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(rows) == len(table) == 7
+    assert [r["id"] for r in rows] == [str(tmp_path / "corpus" / "b.txt")] * 2 + [str(corpus / "a.txt")] * 5
+    for row, record in zip(rows, table, strict=True):
+        assert record["text"] == row["text"] and record["label"] == row["label"]
+        assert float(record["p_denial"]) == pytest.approx(row["probabilities"]["denial"])
+        source = Path(row["id"]).read_text(encoding="utf-8")
+        assert source[row["start"] : row["end"]] == row["text"]
+
+
+def test_jsonl_records_with_ids_and_presplit_sentences(trained_model: Path, tmp_path: Path) -> None:
+    data = tmp_path / "in.jsonl"
+    data.write_text(
+        '{"doc": "d1", "body": "One. Two."}\n{"doc": "d2", "body": ""}\n\n{"doc": "d3", "body": "Three."}\n'
+    )
+    out = tmp_path / "o.jsonl"
+    assert (
+        main(
+            [
+                "--model",
+                str(trained_model),
+                "--out",
+                str(out),
+                "--text-field",
+                "body",
+                "--id-field",
+                "doc",
+                "--sentences",
+                str(data),
+            ]
+        )
+        == 0
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["id"], r["text"]) for r in rows] == [("d1", "One. Two."), ("d3", "Three.")]
+
+
+def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "stance.predict", *args], input=stdin, capture_output=True, timeout=300
+    )
+
+
+def test_stdin_to_stdout(trained_model: Path) -> None:
+    done = run_cli("--model", str(trained_model), "--out", "-", "-", stdin=DOCUMENT.encode())
+    assert done.returncode == 0, done.stderr.decode()
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["text"] for r in rows] == [s.text for s in split_sentences(DOCUMENT)]
+
+
+def test_bad_input_is_counted_or_reported(trained_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 owners denied it.".encode("latin-1"))
+    (tmp_path / "huge.txt").write_text("word " * 300_000 + ".")
+    lines = tmp_path / "lines.txt"
+    lines.write_text("first sentence\n\nsecond sentence\n")
+    done = run_cli(
+        "--model",
+        str(trained_model),
+        "--out",
+        str(tmp_path / "o.jsonl"),
+        str(tmp_path / "empty.txt"),
+        str(tmp_path / "latin1.txt"),
+        str(tmp_path / "huge.txt"),
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 0, err
+    assert "1 empty files" in err and "1 texts with undecodable bytes" in err and "truncated" in err
+    assert "Traceback" not in err
+    done = run_cli(
+        "--model", str(trained_model), "--out", str(tmp_path / "l.jsonl"), "--sentences", str(lines)
+    )
+    assert "1 empty lines skipped" in done.stderr.decode()
+    bad_csv = tmp_path / "in.csv"
+    bad_csv.write_text("body\nhello\n")
+    done = run_cli("--model", str(trained_model), "--out", str(tmp_path / "c.jsonl"), str(bad_csv))
+    assert done.returncode == 2 and "no column 'text'" in done.stderr.decode()
+    done = run_cli(
+        "--model", str(trained_model), "--out", str(tmp_path / "o.jsonl"), str(tmp_path / "empty.txt")
+    )
+    assert done.returncode == 2 and "--resume" in done.stderr.decode()
+    done = run_cli(
+        "--model", str(trained_model), "--out", str(tmp_path / "x.jsonl"), str(tmp_path / "missing")
+    )
+    assert (
+        done.returncode == 2
+        and "no such file" in done.stderr.decode()
+        and "Traceback" not in done.stderr.decode()
+    )
+
+
+def test_killed_run_resumes_to_the_same_output(trained_model: Path, tmp_path: Path) -> None:
+    words = ["the army denied the claims", "the union called for an inquiry", "the meeting was held"]
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"{words[i % 3]} number {i}\n" for i in range(20000)))
+    args = [
+        "--model",
+        str(trained_model),
+        "--sentences",
+        "--chunk-size",
+        "200",
+        "--batch-size",
+        "32",
+        str(corpus),
+    ]
+    assert run_cli(*args, "--out", str(tmp_path / "whole.jsonl")).returncode == 0
+    out = tmp_path / "killed.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stance.predict", *args, "--out", str(out)],
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    progress = Path(f"{out}.progress.json")
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if progress.is_file() and json.loads(progress.read_text())["sentences_done"] >= 2000:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    state = json.loads(progress.read_text())
+    assert 0 < state["sentences_done"] < 20000 and not state["complete"]
+    done = run_cli(*args, "--out", str(out), "--resume")
+    assert done.returncode == 0, done.stderr.decode()
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    assert run_cli(*args, "--out", str(out), "--resume").stderr.decode().strip().endswith("already complete")
