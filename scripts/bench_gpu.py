@@ -90,7 +90,7 @@ def main() -> None:
     seconds = time_predict(
         args.model, work / "sentences.txt", work / "labels.jsonl", ["--batch-size", str(args.batch_size)]
     )
-    lines = sum(1 for _ in open(work / "labels.jsonl", encoding="utf-8"))
+    lines = (work / "labels.jsonl").read_bytes().count(b"\n")
     assert lines == args.sentences, f"{lines} labels for {args.sentences} sentences"
     rates = {
         "stance.predict --sentences (end to end, process wall time incl. start-up)": args.sentences / seconds
