@@ -22,8 +22,8 @@ from stance.model import StanceClassifier, softmax
 
 
 def calibrate(clf: StanceClassifier, dev_set: list[Example], cfg: Config) -> dict[str, float]:
-    """Fit a temperature on dev and fold it into the output layer, so every loader
-    (pipeline() included) gets calibrated probabilities; argmax labels do not change."""
+    """Fit a temperature on dev and, if it lowers dev calibration error, fold it into the output
+    layer, so every loader (pipeline() included) gets calibrated probabilities. Labels do not change."""
     clf.model.eval()
     logits = clf.logits([e.text for e in dev_set], cfg.training.eval_batch_size)
     gold = np.array([LABEL2ID[e.label] for e in dev_set])
@@ -32,11 +32,18 @@ def calibrate(clf: StanceClassifier, dev_set: list[Example], cfg: Config) -> dic
     if not cfg.calibrate or not isinstance(head, torch.nn.Linear):
         return {"temperature": 1.0, "dev_ece_before": before, "dev_ece_after": before}
     temperature = fit_temperature(logits, gold)
+    after = expected_calibration_error(softmax(logits / temperature), gold)
+    if after >= before:  # it does not help: leave the probabilities as trained
+        return {
+            "temperature": 1.0,
+            "fitted_temperature": temperature,
+            "dev_ece_before": before,
+            "dev_ece_after": before,
+        }
     with torch.no_grad():
         head.weight.div_(temperature)
         if head.bias is not None:
             head.bias.div_(temperature)
-    after = expected_calibration_error(softmax(logits / temperature), gold)
     return {"temperature": temperature, "dev_ece_before": before, "dev_ece_after": after}
 
 

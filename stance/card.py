@@ -46,8 +46,7 @@ def render_card(out: Path, metadata: dict[str, Any], metrics: dict[str, Any]) ->
         f"- max length: {metadata['max_length']} tokens",
         f"- data: {_data_line(metadata)}",
         f"- best epoch {best['epoch']} of {len(metrics['epochs'])}, dev macro-F1 {best['dev_macro_f1']:.4f}",
-        f"- probabilities calibrated on dev by temperature scaling (T = {metadata['temperature']:.3f}, "
-        "folded into the output layer)",
+        _calibration_line(metadata, metrics),
         f"- trained on {metadata['device']} in {metadata['train_seconds']:.0f} s, {metadata['trained_at']}",
         "",
         _test_section(metrics),
@@ -74,6 +73,17 @@ def render_card(out: Path, metadata: dict[str, Any], metrics: dict[str, Any]) ->
         "",
     ]
     return "\n".join(lines)
+
+
+def _calibration_line(metadata: dict[str, Any], metrics: dict[str, Any]) -> str:
+    calibration = metrics.get("calibration", {})
+    before, after = calibration.get("dev_ece_before", 0.0), calibration.get("dev_ece_after", 0.0)
+    if metadata["temperature"] == 1.0:
+        return f"- probabilities as trained: temperature scaling did not lower dev calibration error ({before:.3f})"
+    return (
+        f"- probabilities calibrated on dev by temperature scaling (T = {metadata['temperature']:.3f}, folded "
+        f"into the output layer; dev expected calibration error {before:.3f} -> {after:.3f})"
+    )
 
 
 def _data_line(metadata: dict[str, Any]) -> str:

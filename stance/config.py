@@ -45,6 +45,7 @@ class TrainingConfig:
     length_bucketing: bool = True
     precision: str = "auto"
     freeze_embeddings: bool = True
+    freeze_layers: int = 0
     eval_batch_size: int = 64
 
     def __post_init__(self) -> None:

@@ -94,7 +94,7 @@ def cpu_has_native_bf16() -> bool:
 
 def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
     """The dtype to autocast to, or None for fp32."""
-    if precision in ("fp32", "int8"):
+    if precision == "fp32":
         return None
     if precision == "bf16":
         return torch.bfloat16
@@ -142,10 +142,6 @@ class StanceClassifier:
         dtype = autocast_dtype(target, precision)
         if target.type == "cuda" and dtype is not None:
             model.to(dtype)  # half weights: faster than autocast, and inference only
-        if precision == "int8":
-            if target.type != "cpu":
-                raise ModelError("precision int8 (dynamic quantization) runs on the CPU only")
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         length = max_length or metadata.get("max_length") or tokenizer.model_max_length
         return cls(model, tokenizer, max_length=min(int(length), 512), precision=precision)
@@ -172,6 +168,20 @@ class StanceClassifier:
             hf_logging.set_verbosity(verbosity)
         model.config.problem_type = "single_label_classification"
         return cls(model.float(), tokenizer, max_length=max_length)  # fp32 master weights
+
+    def freeze(self, embeddings: bool, layers: int) -> None:
+        """Stop training the word embeddings and/or the lowest `layers` transformer layers."""
+        if embeddings:
+            self.model.get_input_embeddings().weight.requires_grad_(False)
+        if layers:
+            encoder = getattr(self.model.base_model, "encoder", None) or getattr(
+                self.model.base_model, "transformer", None
+            )
+            blocks = getattr(encoder, "layer", None)
+            if blocks is None or layers > len(blocks):
+                raise ModelError(f"cannot freeze {layers} layers of {type(self.model.base_model).__name__}")
+            for block in blocks[:layers]:
+                block.requires_grad_(False)
 
     def save(self, folder: str | Path, metadata: dict[str, Any]) -> None:
         """A plain Hugging Face directory (safetensors) plus stance.json; no pickles."""

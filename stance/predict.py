@@ -115,8 +115,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--precision",
         default="auto",
-        choices=("auto", "fp32", "bf16", "fp16", "int8"),
-        help="auto: bf16 on GPUs and on CPUs with native bf16, else fp32; int8: CPU dynamic quantization",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        help="auto: bf16 on GPUs and on CPUs with native bf16, else fp32",
     )
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into --out")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")

@@ -57,8 +57,7 @@ def train(cfg: Config) -> Path:
     set_seed(cfg.seed)
     train_set, dev_set = _read_splits(cfg, accelerator)
     clf = StanceClassifier.from_base(cfg.base_model, cfg.max_length)
-    if cfg.training.freeze_embeddings:
-        clf.model.get_input_embeddings().weight.requires_grad_(False)
+    clf.freeze(cfg.training.freeze_embeddings, cfg.training.freeze_layers)
     train_ids = clf.encode([e.text for e in train_set])
     train_labels = np.array([LABEL2ID[e.label] for e in train_set])
     batches_per_epoch = len(_epoch_batches(train_ids, cfg, 0)) // accelerator.num_processes
