@@ -31,9 +31,9 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 32
-    lr: float = 5e-5
+    lr: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0

@@ -15,9 +15,8 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from stance.data import CSV_SUFFIXES, JSONL_SUFFIXES, DataError
 
@@ -25,8 +24,7 @@ TEXT_SUFFIXES = (".txt",)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     id: str
     text: str
 

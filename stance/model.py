@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,8 @@ class StanceClassifier:
             raise ModelError(f"{folder}: not a saved model directory (no config.json)")
         metadata = read_metadata(folder)
         target = resolve_device(device)
-        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+        with quiet_transformers():
+            model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
         model.to(target).eval()
         dtype = autocast_dtype(target, precision)
         if target.type == "cuda" and dtype is not None:
@@ -151,21 +152,18 @@ class StanceClassifier:
         """A new classifier with a randomly initialised four-label head on a base encoder."""
         source = resolve_base_model(base_model)
         local = Path(source).is_dir()
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # the new head's "newly initialized" notice is expected
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(
-                source,
-                num_labels=len(LABELS),
-                id2label=ID2LABEL,
-                label2id=LABEL2ID,
-                local_files_only=local,
-            )
+            with quiet_transformers():  # the new head's "newly initialized" notice is expected
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    source,
+                    num_labels=len(LABELS),
+                    id2label=ID2LABEL,
+                    label2id=LABEL2ID,
+                    local_files_only=local,
+                )
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
         except OSError as e:
             raise ModelError(f"cannot load base model {base_model!r}: {e}") from None
-        finally:
-            hf_logging.set_verbosity(verbosity)
         model.config.problem_type = "single_label_classification"
         return cls(model.float(), tokenizer, max_length=max_length)  # fp32 master weights
 
@@ -187,7 +185,8 @@ class StanceClassifier:
         """A plain Hugging Face directory (safetensors) plus stance.json; no pickles."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(folder, safe_serialization=True)
+        with quiet_transformers():
+            self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.model_max_length = self.max_length
         self.tokenizer.save_pretrained(folder)
         record = {"labels": list(LABELS), "max_length": self.max_length, **metadata}
@@ -210,7 +209,7 @@ class StanceClassifier:
         The next chunk is tokenized in a background thread while the model runs on this one.
         """
         iter_texts = iter(texts)
-        chunks = iter(lambda: list(islice(iter_texts, chunk_size)), [])
+        chunks = iter(lambda: list(itertools.islice(iter_texts, chunk_size)), [])
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending: Future | None = None
             for chunk in chunks:
@@ -239,7 +238,13 @@ class StanceClassifier:
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids without padding, cut to max_length (the cut ones are counted)."""
-        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length + 1)["input_ids"]
+        ids = self.tokenizer(
+            texts,
+            truncation=True,
+            max_length=self.max_length + 1,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )["input_ids"]
         over = [i for i, row in enumerate(ids) if len(row) > self.max_length]
         for i in over:
             ids[i] = ids[i][: self.max_length - 1] + ids[i][-1:]  # keep the [SEP] at the end
@@ -257,6 +262,7 @@ class StanceClassifier:
         device = self.device
         dtype = autocast_dtype(device, self.precision)
         context = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        pending = []  # results stay on the device until the end, so a GPU never waits on Python
         with torch.inference_mode(), context:
             for start in range(0, len(ids), batch_size):
                 rows = order[start : start + batch_size]
@@ -268,18 +274,31 @@ class StanceClassifier:
                     result = (hidden * weights).sum(1) / weights.sum(1)
                 else:
                     result = self.model(input_ids=input_ids, attention_mask=mask).logits
-                out[rows] = result.float().cpu().numpy()
+                pending.append((rows, result.float()))
+            for rows, result in pending:
+                out[rows] = result.cpu().numpy()
         return out
 
     def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Input ids and attention mask for a batch, padded to its longest row."""
-        width = max(len(r) for r in rows)
-        ids = np.full((len(rows), width), self.tokenizer.pad_token_id or 0, dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
-        return torch.from_numpy(ids), torch.from_numpy(mask)
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        mask = np.arange(lengths.max()) < lengths[:, None]
+        ids = np.full(mask.shape, self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        ids[mask] = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+        return torch.from_numpy(ids), torch.from_numpy(mask.astype(np.int64))
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Errors only and no progress bars from transformers while loading or saving weights."""
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
@@ -30,11 +30,10 @@ FINGERPRINT_KEYS = (
 CSV_COLUMNS = ["id", "sentence", "start", "end", "text", "label", *[f"p_{label}" for label in LABELS]]
 
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
     ordinal: int  # the document's position in the corpus
     doc_id: str
-    index: int  # the sentence's position in its document
+    number: int  # the sentence's position in its document
     start: int
     end: int
     text: str
@@ -63,18 +62,21 @@ class RowWriter:
             self.csv.writerow(CSV_COLUMNS)
 
     def write(self, chunk: list[Sentence], probs: np.ndarray) -> None:
-        best = probs.argmax(axis=1)
-        for sentence, row_probs, top in zip(chunk, probs.tolist(), best.tolist()):
-            row = {
-                "id": sentence.doc_id,
-                "sentence": sentence.index,
-                "start": sentence.start,
-                "end": sentence.end,
-                "text": sentence.text,
-                "label": LABELS[top],
-                "probabilities": {label: round(p, 6) for label, p in zip(LABELS, row_probs)},
-            }
-            self.write_row([sentence.ordinal, row] if self.fmt == "parts" else row)
+        rows, best = probs.tolist(), probs.argmax(axis=1).tolist()
+        if self.fmt == "jsonl":
+            self.stream.write("".join(map(_jsonl_line, chunk, rows, best)))
+        else:
+            for sentence, row_probs, top in zip(chunk, rows, best):
+                row = {
+                    "id": sentence.doc_id,
+                    "sentence": sentence.number,
+                    "start": sentence.start,
+                    "end": sentence.end,
+                    "text": sentence.text,
+                    "label": LABELS[top],
+                    "probabilities": {label: round(p, 6) for label, p in zip(LABELS, row_probs)},
+                }
+                self.write_row([sentence.ordinal, row] if self.fmt == "parts" else row)
         self.stream.flush()
         if self.stream is not sys.stdout:
             os.fsync(self.stream.fileno())
@@ -87,6 +89,19 @@ class RowWriter:
 
     def tell(self) -> int:
         return self.stream.tell() if self.stream is not sys.stdout else 0
+
+
+def _jsonl_line(sentence: Sentence, probs: list[float], top: int) -> str:
+    """The same line as json.dumps(row) would give, built directly: this is the hot loop."""
+    p = ", ".join(f'"{label}": {round(value, 6)!r}' for label, value in zip(LABELS, probs))
+    return (
+        f'{{"id": {_dumps(sentence.doc_id)}, "sentence": {sentence.number}, "start": {sentence.start}, '
+        f'"end": {sentence.end}, "text": {_dumps(sentence.text)}, "label": "{LABELS[top]}", '
+        f'"probabilities": {{{p}}}}}\n'
+    )
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @contextlib.contextmanager
@@ -146,7 +161,7 @@ class Progress:
     def record(self, writer: RowWriter, last: Sentence, count: int) -> None:
         self.sentences_done += count
         self.bytes = writer.tell()
-        self.next_position = (last.ordinal, last.index + 1)
+        self.next_position = (last.ordinal, last.number + 1)
         self._save()
 
     def finish(self) -> None:

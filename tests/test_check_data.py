@@ -53,3 +53,12 @@ def test_broken_data_fails_with_every_problem_listed(tmp_path: Path) -> None:
         "train: 3 sentences, need at least 8000",
     ):
         assert expected in done.stdout, expected
+
+
+def test_data_card_quotes_the_counts_of_the_committed_files() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from data_stats import tables
+
+    card = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    for table in tables(ROOT / "data"):
+        assert table in card
