@@ -81,6 +81,7 @@ def finish_run(
             cfg.base_model,
             cfg.training.eval_batch_size,
             title=str(test_path),
+            embedding_sample=cfg.baseline_sample,
         )
         metrics["test"] = {
             k: report["model"][k] for k in ("n", "accuracy", "macro_f1", "macro_f1_ci95", "per_label")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from stance.data import Example
@@ -33,10 +34,14 @@ def tfidf_logreg(train: list[Example], texts: list[str]) -> np.ndarray:
     return pipeline.predict(texts)
 
 
-def embedding_logreg(base_model: str, batch_size: int = 64) -> Baseline:
-    """Frozen mean-pooled sentence embeddings of the base model, then logistic regression."""
+def embedding_logreg(base_model: str, sample: int = 0, batch_size: int = 64) -> Baseline:
+    """Frozen mean-pooled sentence embeddings of the base model, then logistic regression;
+    with `sample`, fitted on a stratified sample of that many train sentences."""
 
     def run(train: list[Example], texts: list[str]) -> np.ndarray:
+        if sample and len(train) > sample:
+            labels = [e.label for e in train]
+            train, _ = train_test_split(train, train_size=sample, stratify=labels, random_state=0)
         encoder = StanceClassifier.from_base(base_model)
         encoder.model.eval()
         features = encoder.embed([e.text for e in train], batch_size)
@@ -47,13 +52,16 @@ def embedding_logreg(base_model: str, batch_size: int = 64) -> Baseline:
     return run
 
 
-def all_baselines(base_model: str | None) -> dict[str, Baseline]:
+def all_baselines(base_model: str | None, embedding_sample: int = 0, n_train: int = 0) -> dict[str, Baseline]:
     baselines: dict[str, Baseline] = {
         "majority class": majority,
         "TF-IDF + logistic regression": tfidf_logreg,
     }
     if base_model:
-        baselines["frozen embeddings + logistic regression"] = embedding_logreg(base_model)
+        name = "frozen embeddings + logistic regression"
+        if 0 < embedding_sample < n_train:
+            name += f" (fitted on {embedding_sample:,} of {n_train:,} train sentences)"
+        baselines[name] = embedding_logreg(base_model, embedding_sample)
     return baselines
 
 

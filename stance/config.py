@@ -62,6 +62,7 @@ class Config:
     resume: bool = False
     calibrate: bool = True
     evaluate_test: bool = True
+    baseline_sample: int = 4000
     data: DataConfig = field(default_factory=DataConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
 

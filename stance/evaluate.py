@@ -58,6 +58,7 @@ def write_report(
     base_model: str | None = None,
     batch_size: int = 64,
     title: str = "",
+    embedding_sample: int = 0,
 ) -> dict[str, Any]:
     """Write metrics.json, report.md, confusion.png, calibration.png and errors.jsonl to `out`."""
     out = Path(out)
@@ -67,7 +68,7 @@ def write_report(
     gold = np.array([LABEL2ID[e.label] for e in examples])
     baselines = {}
     if train:
-        for name, baseline in all_baselines(base_model).items():
+        for name, baseline in all_baselines(base_model, embedding_sample, len(train)).items():
             baselines[name] = score(gold, baseline(train, texts))
     report = {"model": metrics, "baselines": baselines, "data": title}
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -123,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder for the report files")
     parser.add_argument("--train", help="train split for the baselines (default: the model's own)")
     parser.add_argument("--no-baselines", action="store_true", help="skip the baselines")
+    parser.add_argument(
+        "--baseline-sample",
+        type=int,
+        default=0,
+        help="fit the frozen-embedding baseline on a stratified sample of this many train sentences (0 = all)",
+    )
     parser.add_argument("--text-field", default="text")
     parser.add_argument("--label-field", default="label")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -134,7 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         metadata = read_metadata(Path(args.model))
         train = _train_split(args, metadata)
         report = write_report(
-            clf, examples, args.out, train, metadata.get("base_model"), args.batch_size, title=str(args.data)
+            clf,
+            examples,
+            args.out,
+            train,
+            metadata.get("base_model"),
+            args.batch_size,
+            title=str(args.data),
+            embedding_sample=args.baseline_sample,
         )
     except (DataError, ModelError) as e:
         print(f"error: {e}", file=sys.stderr)
