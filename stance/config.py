@@ -31,8 +31,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    epochs: int = 2
-    batch_size: int = 32
+    epochs: int = 1
+    batch_size: int = 16
     lr: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
