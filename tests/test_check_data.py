@@ -1,6 +1,7 @@
 """The corpus checker: it passes on the committed data and fails, readably, on broken data."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,15 @@ def test_data_card_quotes_the_counts_of_the_committed_files() -> None:
     card = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
     for table in tables(ROOT / "data"):
         assert table in card
+
+
+def test_data_card_learning_curve_rows_match_the_subsets_of_train(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from learning_curve import subset
+
+    card = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([\d.]+)% \| (\d+) \| ([\d,]+) \| 0\.\d+ \| 0\.\d+ \|$", card, re.MULTILINE)
+    assert [float(share) for share, _, _ in rows] == [12.5, 25, 50, 100]
+    for share, stories, sentences in rows:
+        _, kept, chosen = subset(ROOT / "data" / "train.jsonl", float(share) / 100, 0, tmp_path)
+        assert (kept, chosen) == (int(stories), int(sentences.replace(",", "")))
