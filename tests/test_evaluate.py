@@ -43,7 +43,11 @@ def test_baselines_on_tiny_data(tiny_base: Path) -> None:
     train.append(Example("the union said nothing", "factual-report", "t"))
     texts = [sents[5] for sents in SENTENCES.values()]
     assert set(majority(train, texts)) == {LABEL2ID["factual-report"]}
-    for baseline in (tfidf_logreg, embedding_logreg(str(tiny_base))):
+    for baseline in (
+        tfidf_logreg,
+        embedding_logreg(str(tiny_base)),
+        embedding_logreg(str(tiny_base), sample=8),
+    ):
         predicted = baseline(train, texts)
         assert len(predicted) == 4 and set(predicted) <= set(range(4))
 
