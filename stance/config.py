@@ -46,6 +46,7 @@ class TrainingConfig:
     precision: str = "auto"
     freeze_embeddings: bool = True
     freeze_layers: int = 0
+    dropout: float | None = 0.0
     eval_batch_size: int = 64
 
     def __post_init__(self) -> None:

