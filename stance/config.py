@@ -39,7 +39,7 @@ class TrainingConfig:
     max_grad_norm: float = 1.0
     class_weights: str = "auto"
     imbalance_ratio: float = 1.5
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1
     patience: int = 2
     max_steps: int = 0
     length_bucketing: bool = True
