@@ -21,11 +21,15 @@ from stance.metrics import expected_calibration_error, fit_temperature
 from stance.model import StanceClassifier, softmax
 
 
-def calibrate(clf: StanceClassifier, dev_set: list[Example], cfg: Config) -> dict[str, float]:
+def calibrate(
+    clf: StanceClassifier, dev_set: list[Example], cfg: Config, logits: np.ndarray | None = None
+) -> dict[str, float]:
     """Fit a temperature on dev and, if it lowers dev calibration error, fold it into the output
-    layer, so every loader (pipeline() included) gets calibrated probabilities. Labels do not change."""
+    layer, so every loader (pipeline() included) gets calibrated probabilities. Labels do not change.
+    `logits`: the model's dev logits if already computed (training keeps the best epoch's)."""
     clf.model.eval()
-    logits = clf.logits([e.text for e in dev_set], cfg.training.eval_batch_size)
+    if logits is None:
+        logits = clf.logits([e.text for e in dev_set], cfg.training.eval_batch_size)
     gold = np.array([LABEL2ID[e.label] for e in dev_set])
     before = expected_calibration_error(softmax(logits), gold)
     head = getattr(clf.model, "classifier", None) or getattr(clf.model, "score", None)

@@ -45,7 +45,7 @@ class TrainingConfig:
     length_bucketing: bool = True
     precision: str = "auto"
     freeze_embeddings: bool = True
-    freeze_layers: int = 0
+    freeze_layers: int = 2
     dropout: float | None = 0.0
     eval_batch_size: int = 64
 

@@ -81,6 +81,7 @@ def train(cfg: Config) -> Path:
         )
         accelerator.print(f"resuming after epoch {start_epoch}")
     step = start_epoch * batches_per_epoch
+    best_dev_logits: np.ndarray | None = None  # reused by calibration; None after a resume
     for epoch in range(start_epoch, cfg.training.epochs):
         if step >= total_steps or history.stale_epochs >= cfg.training.patience:
             break
@@ -109,8 +110,10 @@ def train(cfg: Config) -> Path:
             losses.append(loss)
             step += 1
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-        dev_f1 = _dev_macro_f1(clf, dev_set, cfg)
+        dev_f1, dev_logits = _dev_macro_f1(clf, dev_set, cfg)
         _record_epoch(history, epoch, float(np.mean(losses)), dev_f1, time.perf_counter() - epoch_start)
+        if history.best_epoch == epoch + 1:
+            best_dev_logits = dev_logits
         accelerator.print(
             f"epoch {epoch + 1}/{cfg.training.epochs}  train loss {np.mean(losses):.4f}  "
             f"dev macro-F1 {dev_f1:.4f}{'  (best)' if history.best_epoch == epoch + 1 else ''}  "
@@ -131,7 +134,7 @@ def train(cfg: Config) -> Path:
     if accelerator.is_main_process:
         clf.model = accelerator.unwrap_model(model)
         load_best(out, clf.model)
-        calibration = calibrate(clf, dev_set, cfg)
+        calibration = calibrate(clf, dev_set, cfg, best_dev_logits)
         finish_run(clf, cfg, history, calibration, train_set, dev_set, time.perf_counter() - started)
         shutil.rmtree(out / ".checkpoint", ignore_errors=True)
     accelerator.wait_for_everyone()
@@ -235,11 +238,11 @@ def _train_step(
     return float(loss.detach())
 
 
-def _dev_macro_f1(clf: StanceClassifier, dev_set: list[Example], cfg: Config) -> float:
+def _dev_macro_f1(clf: StanceClassifier, dev_set: list[Example], cfg: Config) -> tuple[float, np.ndarray]:
     clf.model.eval()
     logits = clf.logits([e.text for e in dev_set], cfg.training.eval_batch_size)
     gold = np.array([LABEL2ID[e.label] for e in dev_set])
-    return macro_f1(confusion_matrix(gold, logits.argmax(axis=1)))
+    return macro_f1(confusion_matrix(gold, logits.argmax(axis=1))), logits
 
 
 def _record_epoch(history: History, epoch: int, loss: float, dev_f1: float, seconds: float) -> None:

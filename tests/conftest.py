@@ -108,6 +108,7 @@ def tiny_overrides(base: Path, data: dict[str, Path], out: Path, *extra: str) ->
         "training.epochs=3",
         "training.lr=1e-3",
         "training.freeze_embeddings=false",
+        "training.freeze_layers=1",  # exercise freezing, but leave one of the two layers to train
         *extra,
     ]
 

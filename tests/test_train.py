@@ -49,6 +49,19 @@ def test_metadata_metrics_and_test_report(trained_model: Path) -> None:
     assert "demand-for-investigation" in card and "Intended use" in card
 
 
+def test_calibration_figures_describe_the_saved_model(trained_model: Path) -> None:
+    from stance.data import read_examples
+    from stance.labels import LABEL2ID
+    from stance.metrics import expected_calibration_error
+
+    metadata = json.loads((trained_model / "stance.json").read_text())
+    calibration = json.loads((trained_model / "metrics.json").read_text())["calibration"]
+    dev = read_examples(metadata["data"]["dev"]["path"])
+    probs = StanceClassifier.load(trained_model).predict_proba([e.text for e in dev])
+    gold = np.array([LABEL2ID[e.label] for e in dev])
+    assert expected_calibration_error(probs, gold) == pytest.approx(calibration["dev_ece_after"], abs=1e-5)
+
+
 def test_save_and_reload_give_identical_logits(trained_model: Path, tmp_path: Path) -> None:
     texts = ["the army denied the claims", "the union called for an inquiry", "the meeting was held"]
     first = StanceClassifier.load(trained_model, device="cpu", precision="fp32")
