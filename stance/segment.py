@@ -7,6 +7,7 @@ blingfire, nupunkt and syntok.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import syntok.segmenter as syntok
@@ -20,6 +21,9 @@ class Sentence:
 
 
 DASHES = ("-", "\u2013", "\u2014")
+# A dateline that syntok cuts off as sentences of its own: "BISHKEK, April 14.", "/TASS/." or both.
+PLACE_DATE = r"[A-Z][A-Z'\- ]+, [A-Z][a-z]{2,8}\.? \d{1,2}\."
+DATELINE = re.compile(rf"(?:{PLACE_DATE}|(?:{PLACE_DATE} )?/[A-Z][A-Za-z-]+/\.)")
 
 
 def split_sentences(document: str) -> list[Sentence]:
@@ -31,7 +35,10 @@ def split_sentences(document: str) -> list[Sentence]:
                 continue
             start = tokens[0].offset
             end = tokens[-1].offset + len(tokens[-1].value)
-            if sentences and _continues_dateline(sentences[-1], document[start:end]):
+            if sentences and (
+                _continues_dateline(sentences[-1], document[start:end])
+                or DATELINE.fullmatch(sentences[-1].text)
+            ):
                 start = sentences.pop().start
             if document[start:end].strip():
                 sentences.append(Sentence(text=document[start:end], start=start, end=end))

@@ -32,6 +32,17 @@ def test_offsets_slice_back_to_each_sentence() -> None:
         assert DOCUMENT[s.start : s.end] == s.text
 
 
+def test_an_agency_dateline_stays_with_the_first_sentence() -> None:
+    document = "BISHKEK, April 14. /TASS/. Russia opposes the claims. FURY AS TEEN DIES. He was 16."
+    sentences = split_sentences(document)
+    assert [s.text for s in sentences] == [
+        "BISHKEK, April 14. /TASS/. Russia opposes the claims.",
+        "FURY AS TEEN DIES.",
+        "He was 16.",
+    ]
+    assert all(document[s.start : s.end] == s.text for s in sentences)
+
+
 def test_library_api(trained_model: Path) -> None:
     clf = StanceClassifier.load(trained_model, device="cpu")
     texts = ["the army denied the claims", "the meeting was held on monday", "x " * 200]
