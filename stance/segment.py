@@ -35,10 +35,7 @@ def split_sentences(document: str) -> list[Sentence]:
                 continue
             start = tokens[0].offset
             end = tokens[-1].offset + len(tokens[-1].value)
-            if sentences and (
-                _continues_dateline(sentences[-1], document[start:end])
-                or DATELINE.fullmatch(sentences[-1].text)
-            ):
+            if sentences and _continues_dateline(sentences[-1], document[start:end]):
                 start = sentences.pop().start
             if document[start:end].strip():
                 sentences.append(Sentence(text=document[start:end], start=start, end=end))
@@ -46,5 +43,8 @@ def split_sentences(document: str) -> list[Sentence]:
 
 
 def _continues_dateline(previous: Sentence, text: str) -> bool:
-    """syntok cuts "WASHINGTON (Reuters) - The ..." after the agency; join it back."""
+    """True where syntok cut a dateline off its sentence: "WASHINGTON (Reuters) - The ..." after
+    the agency, or "BISHKEK, April 14. /TASS/. Russia ..." into pieces; they are joined back."""
+    if DATELINE.fullmatch(previous.text):
+        return True
     return previous.text.endswith(")") and text.startswith(DASHES) and "." not in previous.text[-12:]
