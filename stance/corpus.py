@@ -88,7 +88,7 @@ def _text_documents(
         for number, line in enumerate(stream, 1):
             seen = True
             line = _checked(line.rstrip("\r\n"), warnings)
-            if line.strip():
+            if line and not line.isspace():
                 yield Document(f"{name}:{number}", line)
             else:
                 warnings["empty lines skipped"] += 1
@@ -147,6 +147,8 @@ def _record_document(
 
 def _checked(text: str, warnings: Warnings) -> str:
     """Replace undecodable bytes (kept as surrogates by the reader) with U+FFFD, counting them."""
+    if text.isascii():  # constant time in CPython, and most text is
+        return text
     cleaned = _UNDECODABLE.sub("\ufffd", text)
     if cleaned != text:
         warnings["texts with undecodable bytes (replaced by U+FFFD)"] += 1

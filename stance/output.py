@@ -63,45 +63,61 @@ class RowWriter:
 
     def write(self, chunk: list[Sentence], probs: np.ndarray) -> None:
         rows, best = probs.tolist(), probs.argmax(axis=1).tolist()
-        if self.fmt == "jsonl":
-            self.stream.write("".join(map(_jsonl_line, chunk, rows, best)))
+        if self.csv:
+            self.csv.writerows(map(_csv_row, chunk, rows, best))
         else:
-            for sentence, row_probs, top in zip(chunk, rows, best):
-                row = {
-                    "id": sentence.doc_id,
-                    "sentence": sentence.number,
-                    "start": sentence.start,
-                    "end": sentence.end,
-                    "text": sentence.text,
-                    "label": LABELS[top],
-                    "probabilities": {label: round(p, 6) for label, p in zip(LABELS, row_probs)},
-                }
-                self.write_row([sentence.ordinal, row] if self.fmt == "parts" else row)
+            lines = map(_jsonl_line, chunk, rows, best)
+            if self.fmt == "parts":  # led by the document ordinal, for the merge
+                lines = map("{}\t{}".format, (s.ordinal for s in chunk), lines)
+            self.stream.write("".join(lines))
         self.stream.flush()
         if self.stream is not sys.stdout:
             os.fsync(self.stream.fileno())
 
-    def write_row(self, row: Any) -> None:
+    def write_line(self, line: str) -> None:
+        """Write one JSONL line (as this writer's JSONL format makes it) in this writer's format."""
         if self.csv:
-            self.csv.writerow([*[row[c] for c in CSV_COLUMNS[:6]], *row["probabilities"].values()])
+            row = json.loads(line)
+            probs = [f"{p:.6f}" for p in row["probabilities"].values()]
+            self.csv.writerow([*[row[c] for c in CSV_COLUMNS[:6]], *probs])
         else:
-            self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self.stream.write(line)
 
     def tell(self) -> int:
         return self.stream.tell() if self.stream is not sys.stdout else 0
 
 
+_PROBABILITIES = ", ".join(f'"{label}": %.6f' for label in LABELS)
+_JSONL_FORMAT = (
+    '{"id": %s, "sentence": %d, "start": %d, "end": %d, "text": %s, "label": "%s", '
+    f'"probabilities": {{{_PROBABILITIES}}}}}\n'
+)
+_dumps = json.encoder.encode_basestring  # what json.dumps(str, ensure_ascii=False) calls
+
+
 def _jsonl_line(sentence: Sentence, probs: list[float], top: int) -> str:
-    """The same line as json.dumps(row) would give, built directly: this is the hot loop."""
-    p = ", ".join(f'"{label}": {round(value, 6)!r}' for label, value in zip(LABELS, probs))
-    return (
-        f'{{"id": {_dumps(sentence.doc_id)}, "sentence": {sentence.number}, "start": {sentence.start}, '
-        f'"end": {sentence.end}, "text": {_dumps(sentence.text)}, "label": "{LABELS[top]}", '
-        f'"probabilities": {{{p}}}}}\n'
+    """One output record as a JSON line, built by one format operation: this is the hot loop."""
+    return _JSONL_FORMAT % (
+        _dumps(sentence.doc_id),
+        sentence.number,
+        sentence.start,
+        sentence.end,
+        _dumps(sentence.text),
+        LABELS[top],
+        *probs,
     )
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
+def _csv_row(sentence: Sentence, probs: list[float], top: int) -> list[Any]:
+    return [
+        sentence.doc_id,
+        sentence.number,
+        sentence.start,
+        sentence.end,
+        sentence.text,
+        LABELS[top],
+        *[f"{p:.6f}" for p in probs],
+    ]
 
 
 @contextlib.contextmanager

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from stance import LABELS, StanceClassifier
-from stance.predict import main
+from stance.output import Sentence, open_output
+from stance.predict import main, merge_parts
 from stance.segment import split_sentences
 
 DOCUMENT = (
@@ -63,6 +64,34 @@ def test_results_keep_input_order(trained_model: Path) -> None:
     assert np.allclose(in_order, one_by_one, atol=1e-5)
     streamed = np.concatenate(list(clf.stream(iter(texts), batch_size=3, chunk_size=7)))
     assert np.allclose(streamed, in_order, atol=1e-5)
+
+
+def test_fast_tokenization_matches_the_tokenizer(trained_model: Path) -> None:
+    clf = StanceClassifier.load(trained_model, device="cpu", max_length=12)
+    texts = ["The U.S. blamed Damascus.", "Caf\u00e9 owners said \u201cnonsense\u201d.", "x " * 40, ""]
+    expected = clf.tokenizer(texts, truncation=True, max_length=12)["input_ids"]
+    assert clf.encode(texts) == expected
+    assert clf.truncated == 1
+    assert clf.tokenizer(texts[2])["input_ids"][-1] == expected[2][-1]  # the cut keeps [SEP]
+
+
+def test_merged_part_files_equal_one_output(tmp_path: Path) -> None:
+    sentences = [Sentence(i // 2, f"d{i // 2}", i % 2, 0, 5, f's\t"{i}\u201d') for i in range(6)]
+    probs = np.random.default_rng(0).dirichlet(np.ones(len(LABELS)), len(sentences)).astype(np.float32)
+    for fmt in ("jsonl", "csv"):
+        with open_output(tmp_path / f"one.{fmt}", fmt, append=False) as writer:
+            writer.write(sentences, probs)
+        parts = [tmp_path / f"out.{fmt}.part{k}" for k in range(2)]
+        for k, part in enumerate(parts):  # process k had documents k, k + 2, ...
+            mine = [i for i, s in enumerate(sentences) if s.ordinal % 2 == k]
+            with open_output(part, "parts", append=False) as writer:
+                writer.write([sentences[i] for i in mine], probs[mine])
+        merge_parts(parts, tmp_path / f"out.{fmt}", fmt)
+        assert (tmp_path / f"out.{fmt}").read_text() == (tmp_path / f"one.{fmt}").read_text()
+        assert not any(part.exists() for part in parts)
+    rows = [json.loads(line) for line in (tmp_path / "one.jsonl").read_text().splitlines()]
+    assert [r["text"] for r in rows] == [s.text for s in sentences]
+    assert [r["probabilities"]["denial"] for r in rows] == pytest.approx(probs[:, 1].tolist(), abs=1e-6)
 
 
 def test_jsonl_and_csv_outputs_agree(trained_model: Path, tmp_path: Path) -> None:
