@@ -164,7 +164,7 @@ def summary(by_split: dict[str, list[dict]], articles: int, in_articles: int) ->
 
 def check(data_dir: Path) -> tuple[list[str], str]:
     problems: list[str] = []
-    by_split = {}
+    by_split: dict[str, list[dict]] = {}
     for name in SPLITS:
         path = data_dir / f"{name}.jsonl"
         if not path.is_file():
