@@ -100,6 +100,11 @@ def default_batch_size(device: torch.device) -> int:
     return 1024 if device.type == "cuda" else 64
 
 
+def default_chunk_size(device: torch.device) -> int:
+    """Sentences tokenized, labelled and flushed together when none is given."""
+    return 32768 if device.type == "cuda" else CHUNK_SIZE
+
+
 def cpu_has_native_bf16() -> bool:
     """True where the CPU computes bf16 natively (AVX512-BF16 or AMX); emulated bf16 is slower."""
     try:

@@ -78,8 +78,9 @@ class RowWriter:
         """Write one JSONL line (as this writer's JSONL format makes it) in this writer's format."""
         if self.csv:
             row = json.loads(line)
-            probs = [f"{p:.6f}" for p in row["probabilities"].values()]
-            self.csv.writerow([*[row[c] for c in CSV_COLUMNS[:6]], *probs])
+            sentence = Sentence(0, row["id"], row["sentence"], row["start"], row["end"], row["text"])
+            probs = list(row["probabilities"].values())
+            self.csv.writerow(_csv_row(sentence, probs, LABELS.index(row["label"])))
         else:
             self.stream.write(line)
 

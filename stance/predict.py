@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from stance.corpus import Document, Warnings, iter_documents
 from stance.data import DataError
-from stance.model import ModelError, StanceClassifier
+from stance.model import ModelError, StanceClassifier, default_chunk_size
 from stance.output import Progress, RowWriter, Sentence, format_for, open_output
 from stance.segment import split_sentences
 
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     clf = StanceClassifier.load(
         args.model, device=device, precision=args.precision, max_length=args.max_length
     )
-    chunk_size = args.chunk_size or (32768 if clf.device.type == "cuda" else 4096)
+    chunk_size = args.chunk_size or default_chunk_size(clf.device)
     # Move the objects of torch and transformers out of the garbage collector's reach: otherwise
     # each full collection, triggered by the chunks' many small lists, walks all of them
     # (measured here: single calls stalled for half a second).
