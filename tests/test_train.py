@@ -198,3 +198,21 @@ def test_dropout_zero_makes_training_mode_deterministic(tiny_base: Path) -> None
         assert torch.equal(first, clf.model(ids, attention_mask=mask).logits)
     assert all(m.p == 0.0 for m in clf.model.modules() if isinstance(m, torch.nn.Dropout))
     assert clf.model.config.hidden_dropout_prob == clf.model.config.attention_probs_dropout_prob == 0.0
+
+
+def test_optimizer_skips_weight_decay_on_biases_and_frozen_layers(tiny_base: Path) -> None:
+    from stance.train import _optimizer
+
+    clf = StanceClassifier.from_base(str(tiny_base), max_length=32)
+    clf.freeze(embeddings=True, layers=1)
+    cfg = load_config(None, ["training.weight_decay=0.05"])
+    decay = {
+        id(param): group["weight_decay"]
+        for group in _optimizer(clf.model, cfg).param_groups
+        for param in group["params"]
+    }
+    layer = clf.model.bert.encoder.layer
+    assert decay[id(clf.model.classifier.weight)] == decay[id(layer[1].output.dense.weight)] == 0.05
+    assert decay[id(clf.model.classifier.bias)] == decay[id(layer[1].output.LayerNorm.weight)] == 0.0
+    assert len(decay) == sum(p.requires_grad for p in clf.model.parameters())
+    assert id(layer[0].output.dense.weight) not in decay  # frozen
