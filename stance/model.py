@@ -234,7 +234,7 @@ class StanceClassifier:
         return softmax(self.logits(texts, batch_size))
 
     def stream(
-        self, texts: Iterable[str], batch_size: int | None = None, chunk_size: int = CHUNK_SIZE
+        self, texts: Iterable[str], batch_size: int | None = None, chunk_size: int | None = None
     ) -> Iterator[np.ndarray]:
         """Probabilities for an iterable of any length, one array per chunk, in input order.
 
@@ -242,6 +242,7 @@ class StanceClassifier:
         one is queued on the device, and the previous one's probabilities are handed out while the
         device works through the queue (on a CPU, queueing is computing, so nothing overlaps there).
         """
+        chunk_size = chunk_size or default_chunk_size(self.device)
         with ThreadPoolExecutor(max_workers=1) as pool:
             in_flight: Launched | None = None
             for ids in self._encode_ahead(texts, chunk_size, pool):

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from stance.corpus import Document, Warnings, iter_documents
 from stance.data import DataError
-from stance.model import ModelError, StanceClassifier, default_chunk_size
+from stance.model import ModelError, StanceClassifier
 from stance.output import Progress, RowWriter, Sentence, format_for, open_output
 from stance.segment import split_sentences
 
@@ -53,7 +53,7 @@ def label_corpus(
     writer: RowWriter,
     progress: Progress,
     batch_size: int | None,
-    chunk_size: int,
+    chunk_size: int | None,
 ) -> int:
     """Label and write every sentence; record progress after each flushed chunk."""
     pending: deque[Sentence] = deque()
@@ -135,7 +135,6 @@ def run(args: argparse.Namespace) -> int:
     clf = StanceClassifier.load(
         args.model, device=device, precision=args.precision, max_length=args.max_length
     )
-    chunk_size = args.chunk_size or default_chunk_size(clf.device)
     # Move the objects of torch and transformers out of the garbage collector's reach: otherwise
     # each full collection, triggered by the chunks' many small lists, walks all of them
     # (measured here: single calls stalled for half a second).
@@ -159,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
             writer,
             progress,
             args.batch_size,
-            chunk_size,
+            args.chunk_size,
         )
     progress.finish()
     seconds = time.perf_counter() - started
