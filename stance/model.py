@@ -34,7 +34,10 @@ DROPOUT_CONFIG_KEYS = (
     "attention_dropout",
     "seq_classif_dropout",
 )
-CHUNK_SIZE = 4096  # sentences tokenized, length-sorted and labelled together
+# Sentences per batch, and per chunk (tokenized, length-sorted, labelled and handed out together),
+# when none are given: a GPU needs large batches to be kept busy.
+BATCH_SIZE, GPU_BATCH_SIZE = 64, 1024
+CHUNK_SIZE, GPU_CHUNK_SIZE = 4096, 32768
 TOKENS_PER_ROW = 64  # padded tokens per batch row on average; caps a batch's activation memory
 
 
@@ -96,13 +99,11 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 def default_batch_size(device: torch.device) -> int:
-    """Sentences per batch when none is given: a GPU needs large batches to be kept busy."""
-    return 1024 if device.type == "cuda" else 64
+    return GPU_BATCH_SIZE if device.type == "cuda" else BATCH_SIZE
 
 
 def default_chunk_size(device: torch.device) -> int:
-    """Sentences tokenized, labelled and flushed together when none is given."""
-    return 32768 if device.type == "cuda" else CHUNK_SIZE
+    return GPU_CHUNK_SIZE if device.type == "cuda" else CHUNK_SIZE
 
 
 def cpu_has_native_bf16() -> bool:
@@ -145,6 +146,7 @@ class StanceClassifier:
         self.precision = precision
         self.truncated = 0  # sentences cut to max_length so far
         self._rust: tuple[int, Tokenizer] | None = None  # (max_length, backend copy)
+        self._4d_mask: bool | None = None  # see _mask_for_model; found out on first use
 
     @property
     def device(self) -> torch.device:
@@ -325,32 +327,80 @@ class StanceClassifier:
         return self._launch(ids, batch_size, pooled).collect()
 
     def _launch(self, ids: list[list[int]], batch_size: int | None, pooled: bool = False) -> Launched:
-        """Queue length-sorted batches on the device; the results stay there until collected."""
+        """Queue length-sorted batches on the device; the results stay there until collected.
+
+        Nothing here waits for the device, so a GPU works through one chunk while the caller
+        writes the last one and reads the next: the chunk's padded batches go over in one copy
+        (a copy from pageable memory can wait for the device), and the model gets a mask that
+        it does not inspect (see `_mask_for_model`).
+        """
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
         device = self.device
-        batch_size = batch_size or default_batch_size(device)
-        # Weights already in half precision (a GPU, see load) need no autocast, which costs 20% there.
-        full_weights = next(self.model.parameters()).dtype == torch.float32
-        dtype = autocast_dtype(device, self.precision) if full_weights else None
-        context = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        plan = list(batches(order, lengths[order], batch_size or default_batch_size(device)))
+        packed = pack(ids, lengths, plan, self.tokenizer.pad_token_id or 0)
+        flat_ids = torch.from_numpy(packed.ids).to(device, non_blocking=True)
+        flat_mask = torch.from_numpy(packed.mask).to(device, non_blocking=True)
         launched = Launched(len(ids), self.model.config.hidden_size if pooled else len(LABELS))
-        with torch.inference_mode(), context:
-            for rows in batches(order, lengths[order], batch_size):
-                input_ids, mask = self.pad([ids[i] for i in rows])
-                # Not pinned: pinning every batch made the H100 loop slower (29.7k vs 36.1k sentences/s).
-                input_ids, mask = input_ids.to(device, non_blocking=True), mask.to(device, non_blocking=True)
-                if pooled:
-                    hidden = self.model.base_model(input_ids=input_ids, attention_mask=mask)[0]
-                    weights = mask.unsqueeze(-1).to(hidden.dtype)
-                    result = (hidden * weights).sum(1) / weights.sum(1)
-                else:
-                    result = self.model(input_ids=input_ids, attention_mask=mask).logits
+        with torch.inference_mode(), self._precision_context():
+            for rows, (start, count, width) in zip(plan, packed.batches):
+                input_ids = flat_ids[start : start + count * width].view(count, width)
+                mask = flat_mask[start : start + count * width].view(count, width)
                 launched.rows.append(rows)
-                launched.results.append(result.float())
+                launched.results.append(self._forward(input_ids, mask, pooled).float())
                 if device.type == "cpu":
                     release_free_memory()  # each batch shape leaves the heap fragmented differently
         return launched
+
+    def _precision_context(self) -> contextlib.AbstractContextManager:
+        # Weights already in half precision (a GPU, see load) need no autocast, which costs 20% there.
+        full_weights = next(self.model.parameters()).dtype == torch.float32
+        dtype = autocast_dtype(self.device, self.precision) if full_weights else None
+        return (
+            torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        )
+
+    def _forward(self, input_ids: torch.Tensor, mask: torch.Tensor, pooled: bool) -> torch.Tensor:
+        """Logits, or mean-pooled last hidden states, of one padded batch (mask: True on tokens)."""
+        model_mask = self._mask_for_model(mask)
+        if not pooled:
+            return self.model(input_ids=input_ids, attention_mask=model_mask).logits
+        hidden = self.model.base_model(input_ids=input_ids, attention_mask=model_mask)[0]
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(1) / weights.sum(1)
+
+    def _mask_for_model(self, mask: torch.Tensor) -> torch.Tensor:
+        """The attention mask in the form the model is given it.
+
+        Given a 2D mask, transformers 5 first checks whether it masks anything at all, and the
+        answer has to come back from the device: on a GPU each batch then waits until the
+        previous one is done. A ready 4D mask is used as it is. Models (or transformers versions)
+        that do not read a 4D mask the same way are found by `_takes_4d_mask` and get the 2D one.
+        """
+        if self._4d_mask is None:
+            self._4d_mask = self._takes_4d_mask()
+        return mask[:, None, None, :] if self._4d_mask else mask.long()
+
+    def _takes_4d_mask(self) -> bool:
+        """Whether the model reads a (batch, 1, 1, tokens) bool mask as it reads the 2D mask.
+
+        One short sentence with many pad tokens after it is labelled with the 2D mask, with the
+        4D mask and with no mask: the 4D result must be far closer to the 2D one than the result
+        that ignores the padding is.
+        """
+        row = self.encode(["Officials denied the report."])[0]
+        ids = torch.full((1, len(row) + 48), self.tokenizer.pad_token_id or 0, device=self.device)
+        ids[0, : len(row)] = torch.tensor(row)
+        mask = ids.new_zeros(ids.shape, dtype=torch.bool)
+        mask[0, : len(row)] = True
+        try:
+            with torch.inference_mode(), self._precision_context():
+                two_d = self.model(input_ids=ids, attention_mask=mask.long()).logits.float()
+                four_d = self.model(input_ids=ids, attention_mask=mask[:, None, None, :]).logits.float()
+                unmasked = self.model(input_ids=ids).logits.float()
+        except (ValueError, RuntimeError, TypeError):  # a mask shape this model does not take
+            return False
+        return bool((four_d - two_d).abs().max() <= 0.05 * (unmasked - two_d).abs().max())
 
     def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Input ids and attention mask for a batch, padded to its longest row."""
@@ -376,6 +426,29 @@ class Launched:
         if self.rows:  # one copy back from the device for the whole chunk
             out[np.concatenate(self.rows)] = torch.cat(self.results).cpu().numpy()
         return out
+
+
+@dataclass
+class Packed:
+    """A chunk's padded batches laid end to end in flat buffers, to reach the device in one copy."""
+
+    ids: np.ndarray  # int64 token ids, the pad id in the padding
+    mask: np.ndarray  # bool, True on tokens
+    batches: list[tuple[int, int, int]]  # (start in the buffers, rows, width) of each batch
+
+
+def pack(ids: list[list[int]], lengths: np.ndarray, plan: list[np.ndarray], pad_id: int) -> Packed:
+    """Each batch of `plan` (indices into `ids`) padded to its longest row, all in one buffer."""
+    masks = [np.arange(lengths[batch].max()) < lengths[batch][:, None] for batch in plan]
+    mask = np.concatenate([m.ravel() for m in masks]) if masks else np.zeros(0, dtype=bool)
+    rows = np.concatenate(plan).tolist() if plan else []
+    flat_ids = np.full(mask.shape, pad_id, dtype=np.int64)
+    flat_ids[mask] = np.fromiter(
+        itertools.chain.from_iterable(map(ids.__getitem__, rows)), dtype=np.int64, count=int(mask.sum())
+    )
+    sizes = np.array([m.size for m in masks], dtype=np.int64)
+    starts = (np.cumsum(sizes) - sizes).tolist()
+    return Packed(flat_ids, mask, [(start, *m.shape) for start, m in zip(starts, masks)])
 
 
 @contextlib.contextmanager
@@ -416,13 +489,10 @@ def batches(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> Iterator
     batches, so a batch's activations are bounded by that product rather than by max_length."""
     start = 0
     while start < len(order):
-        stop = start + 1
-        while (
-            stop < len(order)
-            and stop - start < batch_size
-            and (stop - start + 1) * lengths[stop] <= batch_size * TOKENS_PER_ROW
-        ):
-            stop += 1
+        window = lengths[start : start + batch_size]
+        # Padded tokens of the first k rows = k times the k-th length, which grows with k.
+        fits = np.arange(1, len(window) + 1) * window <= batch_size * TOKENS_PER_ROW
+        stop = start + max(1, int(fits.sum()))
         yield order[start:stop]
         start = stop
 

@@ -23,7 +23,14 @@ from tqdm.auto import tqdm
 
 from stance.corpus import Document, Warnings, iter_documents
 from stance.data import DataError
-from stance.model import ModelError, StanceClassifier
+from stance.model import (
+    BATCH_SIZE,
+    CHUNK_SIZE,
+    GPU_BATCH_SIZE,
+    GPU_CHUNK_SIZE,
+    ModelError,
+    StanceClassifier,
+)
 from stance.output import Progress, RowWriter, Sentence, format_for, open_output
 from stance.segment import split_sentences
 
@@ -106,9 +113,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--text-field", default="text", help="text column of JSONL/CSV input")
     parser.add_argument("--id-field", help="id column of JSONL/CSV input (default: file:line)")
-    parser.add_argument("--batch-size", type=int, help="sentences per batch (default 64; 1024 on GPU)")
     parser.add_argument(
-        "--chunk-size", type=int, help="sentences per flushed chunk (default 4096; 32768 on GPU)"
+        "--batch-size",
+        type=int,
+        help=f"sentences per batch (default {BATCH_SIZE}; {GPU_BATCH_SIZE} on a GPU)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        help=f"sentences per flushed chunk (default {CHUNK_SIZE}; {GPU_CHUNK_SIZE} on a GPU)",
     )
     parser.add_argument("--max-length", type=int, help="tokens per sentence (default: the model's)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from torch.overrides import TorchFunctionMode
 
 from stance import LABELS, StanceClassifier
+from stance.model import batches, pack
 from stance.output import Sentence, open_output
 from stance.predict import main, merge_parts
 from stance.segment import split_sentences
@@ -73,6 +75,61 @@ def test_fast_tokenization_matches_the_tokenizer(trained_model: Path) -> None:
     assert clf.encode(texts) == expected
     assert clf.truncated == 1
     assert clf.tokenizer(texts[2])["input_ids"][-1] == expected[2][-1]  # the cut keeps [SEP]
+
+
+def test_packed_batches_equal_padded_batches(trained_model: Path) -> None:
+    clf = StanceClassifier.load(trained_model, device="cpu")
+    ids = clf.encode([("the army denied the claims " * (i % 5 + 1)).strip() for i in range(23)])
+    lengths = np.array([len(row) for row in ids])
+    plan = list(batches(np.argsort(lengths, kind="stable"), np.sort(lengths), 4))
+    packed = pack(ids, lengths, plan, clf.tokenizer.pad_token_id)
+    assert len(packed.batches) == len(plan) > 1
+    for rows, (start, count, width) in zip(plan, packed.batches):
+        padded_ids, padded_mask = clf.pad([ids[i] for i in rows])
+        assert np.array_equal(packed.ids[start : start + count * width].reshape(count, width), padded_ids)
+        assert np.array_equal(packed.mask[start : start + count * width].reshape(count, width), padded_mask)
+
+
+class _DeviceReads(TorchFunctionMode):
+    """Records the tensor operations that hand a value back to Python or size their output by the
+    data (on a GPU, both wait for the device)."""
+
+    READS = ("__bool__", "__int__", "__float__", "__index__", "item", "tolist", "numpy", "cpu")
+    READS += ("nonzero", "masked_select", "unique", "repeat_interleave")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        if getattr(func, "__name__", "") in self.READS:
+            self.seen.append(func.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+def test_queued_batches_never_wait_for_the_device(trained_model: Path) -> None:
+    clf = StanceClassifier.load(trained_model, device="cpu")
+    texts = [("the army denied the claims " * (i % 7 + 1)).strip() for i in range(40)]
+    expected = clf.logits(texts, batch_size=4)  # the first call also decides the mask form
+    if not clf._4d_mask:
+        pytest.skip("this transformers version does not take a ready 4D mask")
+    with _DeviceReads() as reads:
+        launched = clf._launch(clf.encode(texts), batch_size=4)
+    assert reads.seen == []
+    assert np.array_equal(launched.collect(), expected)
+
+
+def test_a_model_that_misreads_a_4d_mask_is_given_the_2d_one(trained_model: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    sdpa = StanceClassifier.load(trained_model, device="cpu")
+    eager_model = AutoModelForSequenceClassification.from_pretrained(
+        trained_model, attn_implementation="eager"
+    )
+    eager = StanceClassifier(eager_model.eval(), sdpa.tokenizer)  # eager attention adds the mask to scores
+    texts = [("the army denied the claims " * (i % 7 + 1)).strip() for i in range(20)]
+    assert np.allclose(eager.logits(texts, batch_size=4), sdpa.logits(texts, batch_size=4), atol=1e-5)
+    assert eager._4d_mask is False
 
 
 def test_merged_part_files_equal_one_output(tmp_path: Path) -> None:
