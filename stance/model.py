@@ -384,12 +384,17 @@ class StanceClassifier:
     def _takes_4d_mask(self) -> bool:
         """Whether the model reads a (batch, 1, 1, tokens) bool mask as it reads the 2D mask.
 
-        One short sentence with many pad tokens after it is labelled with the 2D mask, with the
+        A one-word sentence with many pad tokens after it is labelled with the 2D mask, with the
         4D mask and with no mask: the 4D result must be far closer to the 2D one than the result
         that ignores the padding is.
         """
-        row = self.encode(["Officials denied the report."])[0]
-        ids = torch.full((1, len(row) + 48), self.tokenizer.pad_token_id or 0, device=self.device)
+        truncated = self.truncated
+        row = self.encode(["denied"])[0]
+        self.truncated = truncated  # the probe is not the user's input
+        width = min(len(row) + 48, self.max_length)
+        if width <= len(row):  # no room for padding, so no way to tell
+            return False
+        ids = torch.full((1, width), self.tokenizer.pad_token_id or 0, device=self.device)
         ids[0, : len(row)] = torch.tensor(row)
         mask = ids.new_zeros(ids.shape, dtype=torch.bool)
         mask[0, : len(row)] = True
