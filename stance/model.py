@@ -408,12 +408,12 @@ class StanceClassifier:
         return bool((four_d - two_d).abs().max() <= 0.05 * (unmasked - two_d).abs().max())
 
     def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Input ids and attention mask for a batch, padded to its longest row."""
+        """Input ids and attention mask (int64) for one batch, padded to its longest row."""
         lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        mask = np.arange(lengths.max()) < lengths[:, None]
-        ids = np.full(mask.shape, self.tokenizer.pad_token_id or 0, dtype=np.int64)
-        ids[mask] = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
-        return torch.from_numpy(ids), torch.from_numpy(mask.astype(np.int64))
+        packed = pack(rows, lengths, [np.arange(len(rows))], self.tokenizer.pad_token_id or 0)
+        _, count, width = packed.batches[0]
+        mask = packed.mask.reshape(count, width).astype(np.int64)
+        return torch.from_numpy(packed.ids.reshape(count, width)), torch.from_numpy(mask)
 
 
 @dataclass

@@ -77,17 +77,23 @@ def test_fast_tokenization_matches_the_tokenizer(trained_model: Path) -> None:
     assert clf.tokenizer(texts[2])["input_ids"][-1] == expected[2][-1]  # the cut keeps [SEP]
 
 
-def test_packed_batches_equal_padded_batches(trained_model: Path) -> None:
+def test_packed_batches_hold_each_row_then_padding(trained_model: Path) -> None:
     clf = StanceClassifier.load(trained_model, device="cpu")
     ids = clf.encode([("the army denied the claims " * (i % 5 + 1)).strip() for i in range(23)])
     lengths = np.array([len(row) for row in ids])
     plan = list(batches(np.argsort(lengths, kind="stable"), np.sort(lengths), 4))
-    packed = pack(ids, lengths, plan, clf.tokenizer.pad_token_id)
-    assert len(packed.batches) == len(plan) > 1
+    pad_id = clf.tokenizer.pad_token_id
+    packed = pack(ids, lengths, plan, pad_id)
+    assert len(packed.batches) == len(plan) > 1 and len(packed.ids) == sum(
+        c * w for _, c, w in packed.batches
+    )
     for rows, (start, count, width) in zip(plan, packed.batches):
-        padded_ids, padded_mask = clf.pad([ids[i] for i in rows])
-        assert np.array_equal(packed.ids[start : start + count * width].reshape(count, width), padded_ids)
-        assert np.array_equal(packed.mask[start : start + count * width].reshape(count, width), padded_mask)
+        assert count == len(rows) and width == max(lengths[rows])
+        block = packed.ids[start : start + count * width].reshape(count, width)
+        mask = packed.mask[start : start + count * width].reshape(count, width)
+        for i, block_row, mask_row in zip(rows, block, mask):
+            assert block_row.tolist() == ids[i] + [pad_id] * (width - len(ids[i]))
+            assert mask_row.tolist() == [True] * len(ids[i]) + [False] * (width - len(ids[i]))
 
 
 class _DeviceReads(TorchFunctionMode):
