@@ -70,15 +70,14 @@ def label_corpus(
             pending.append(sentence)
             yield sentence.text
 
-    bar = tqdm(unit=" sentences", desc="labelling", initial=progress.sentences_done)
     done = 0
-    for probs in clf.stream(texts(), batch_size, chunk_size):
-        chunk = [pending.popleft() for _ in range(len(probs))]
-        writer.write(chunk, probs)
-        progress.record(writer, chunk[-1], len(chunk))
-        done += len(chunk)
-        bar.update(len(chunk))
-    bar.close()
+    with tqdm(unit=" sentences", desc="labelling", initial=progress.sentences_done) as bar:
+        for probs in clf.stream(texts(), batch_size, chunk_size):
+            chunk = [pending.popleft() for _ in range(len(probs))]
+            writer.write(chunk, probs)
+            progress.record(writer, chunk[-1], len(chunk))
+            done += len(chunk)
+            bar.update(len(chunk))
     return done
 
 
@@ -197,6 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ModelError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.out == "-":
+            print("\ninterrupted", file=sys.stderr)
+        else:
+            print(
+                f"\ninterrupted: {args.out} holds every chunk finished so far; "
+                "run the same command with --resume to go on from there",
+                file=sys.stderr,
+            )
+        return 130
 
 
 if __name__ == "__main__":

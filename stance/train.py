@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, ModelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: every finished epoch is checkpointed; add resume=true to the same command "
+            "to go on from the last one",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

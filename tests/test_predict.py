@@ -262,7 +262,8 @@ def test_bad_input_is_counted_or_reported(trained_model: Path, tmp_path: Path) -
     )
 
 
-def test_killed_run_resumes_to_the_same_output(trained_model: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["killed", "ctrl-c"])
+def test_stopped_run_resumes_to_the_same_output(trained_model: Path, tmp_path: Path, stop: int) -> None:
     words = ["the army denied the claims", "the union called for an inquiry", "the meeting was held"]
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(f"{words[i % 3]} number {i}\n" for i in range(20000)))
@@ -280,7 +281,7 @@ def test_killed_run_resumes_to_the_same_output(trained_model: Path, tmp_path: Pa
     out = tmp_path / "killed.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "stance.predict", *args, "--out", str(out)],
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         start_new_session=True,
     )
     progress = Path(f"{out}.progress.json")
@@ -289,8 +290,11 @@ def test_killed_run_resumes_to_the_same_output(trained_model: Path, tmp_path: Pa
         if progress.is_file() and json.loads(progress.read_text())["sentences_done"] >= 1000:
             break
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    os.killpg(process.pid, stop)
+    _, stderr = process.communicate()
+    if stop == signal.SIGINT:  # a message that says how to go on, not a traceback
+        assert process.returncode == 130 and b"Traceback" not in stderr
+        assert b"--resume" in stderr.splitlines()[-1]
     state = json.loads(progress.read_text())
     assert 0 < state["sentences_done"] < 6000 and not state["complete"]
     done = run_cli(*args, "--out", str(out), "--resume")
