@@ -283,6 +283,8 @@ def test_stopped_run_resumes_to_the_same_output(trained_model: Path, tmp_path: P
         [sys.executable, "-m", "stance.predict", *args, "--out", str(out)],
         stderr=subprocess.PIPE,
         start_new_session=True,
+        # A background job of a non-interactive shell starts with SIGINT ignored, and Python keeps that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     progress = Path(f"{out}.progress.json")
     deadline = time.time() + 120
