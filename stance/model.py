@@ -350,6 +350,7 @@ class StanceClassifier:
                 launched.results.append(self._forward(input_ids, mask, pooled).float())
                 if device.type == "cpu":
                     release_free_memory()  # each batch shape leaves the heap fragmented differently
+        launched.queue_copy_back()
         return launched
 
     def _precision_context(self) -> contextlib.AbstractContextManager:
@@ -424,12 +425,34 @@ class Launched:
     width: int
     rows: list[np.ndarray] = field(default_factory=list)
     results: list[torch.Tensor] = field(default_factory=list)
+    host: torch.Tensor | None = None  # all results, in batch order, once copied back
+    copied: torch.cuda.Event | None = None  # on a GPU: when that copy is done
+
+    def queue_copy_back(self) -> None:
+        """Queue one copy of all results to the host right behind this chunk's batches.
+
+        Collecting then waits for this chunk only: a copy queued at collection time would come
+        after the batches of the next chunk, queued meanwhile, and wait for those too.
+        """
+        if not self.results:
+            return
+        stacked = torch.cat(self.results)
+        if stacked.device.type == "cuda":
+            self.host = torch.empty(stacked.shape, dtype=stacked.dtype, pin_memory=True)
+            self.host.copy_(stacked, non_blocking=True)
+            self.copied = torch.cuda.Event()
+            self.copied.record(torch.cuda.current_stream(stacked.device))  # the device's, not cuda:0's
+        else:
+            self.host = stacked.to("cpu")  # nothing to wait for on a CPU; other devices wait here
+        self.results = []
 
     def collect(self) -> np.ndarray:
-        """The results in input order, as one array; waits for the device to finish."""
+        """The results in input order, as one array; waits for this chunk's batches to finish."""
         out = np.empty((self.count, self.width), dtype=np.float32)
-        if self.rows:  # one copy back from the device for the whole chunk
-            out[np.concatenate(self.rows)] = torch.cat(self.results).cpu().numpy()
+        if self.copied is not None:
+            self.copied.synchronize()
+        if self.host is not None:
+            out[np.concatenate(self.rows)] = self.host.numpy()
         return out
 
 
