@@ -386,8 +386,9 @@ class StanceClassifier:
         """Whether the model reads a (batch, 1, 1, tokens) bool mask as it reads the 2D mask.
 
         A one-word sentence with many pad tokens after it is labelled with the 2D mask, with the
-        4D mask and with no mask: the 4D result must be far closer to the 2D one than the result
-        that ignores the padding is.
+        4D mask and with no mask. The 4D result must lie within a tenth of the gap that ignoring the
+        padding opens from the 2D result (sdpa attention: 0; eager attention, which would add the
+        bool mask to the scores: a third).
         """
         truncated = self.truncated
         row = self.encode(["denied"])[0]
@@ -406,7 +407,7 @@ class StanceClassifier:
                 unmasked = self.model(input_ids=ids).logits.float()
         except (ValueError, RuntimeError, TypeError):  # a mask shape this model does not take
             return False
-        return bool((four_d - two_d).abs().max() <= 0.05 * (unmasked - two_d).abs().max())
+        return bool((four_d - two_d).abs().max() <= 0.1 * (unmasked - two_d).abs().max())
 
     def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Input ids and attention mask (int64) for one batch, padded to its longest row."""
