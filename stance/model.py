@@ -331,8 +331,9 @@ class StanceClassifier:
 
         Nothing here waits for the device, so a GPU works through one chunk while the caller
         writes the last one and reads the next: the chunk's padded batches go over in one copy
-        (a copy from pageable memory can wait for the device), and the model gets a mask that
-        it does not inspect (see `_mask_for_model`).
+        (a copy from pageable memory can wait for the device), the model gets a mask that it
+        does not inspect (see `_mask_for_model`), and the results come back in one copy queued
+        behind the batches (see `Launched.queue_copy_back`).
         """
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
