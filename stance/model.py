@@ -14,12 +14,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 from transformers import logging as hf_logging
 
 from stance.data import sha256_file
 from stance.labels import ID2LABEL, LABEL2ID, LABELS
+from stance.tokens import (
+    BATCH_SIZE,
+    CHUNK_SIZE,
+    GPU_BATCH_SIZE,
+    GPU_CHUNK_SIZE,
+    FastEncoder,
+    SlowEncoder,
+    Tokens,
+    batches,
+    pack,
+)
 
 DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # The same hash in three independent packagings of the upstream weights.
@@ -34,11 +44,6 @@ DROPOUT_CONFIG_KEYS = (
     "attention_dropout",
     "seq_classif_dropout",
 )
-# Sentences per batch, and per chunk (tokenized, length-sorted, labelled and handed out together),
-# when none are given: a GPU needs large batches to be kept busy.
-BATCH_SIZE, GPU_BATCH_SIZE = 64, 1024
-CHUNK_SIZE, GPU_CHUNK_SIZE = 4096, 32768
-TOKENS_PER_ROW = 64  # padded tokens per batch row on average; caps a batch's activation memory
 
 
 class ModelError(RuntimeError):
@@ -145,7 +150,7 @@ class StanceClassifier:
         self.max_length = max_length
         self.precision = precision
         self.truncated = 0  # sentences cut to max_length so far
-        self._rust: tuple[int, Tokenizer] | None = None  # (max_length, backend copy)
+        self._encoder: FastEncoder | SlowEncoder | None = None  # see `encoder`
         self._4d_mask: bool | None = None  # see _mask_for_model; found out on first use
 
     @property
@@ -230,7 +235,7 @@ class StanceClassifier:
         """Logits for `texts` in input order, computed in length-sorted batches."""
         if len(texts) == 0:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
-        return self._run(self.encode(list(texts)), batch_size)
+        return self._run(self.tokens(list(texts)), batch_size)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         return softmax(self.logits(texts, batch_size))
@@ -240,36 +245,30 @@ class StanceClassifier:
     ) -> Iterator[np.ndarray]:
         """Probabilities for an iterable of any length, one array per chunk, in input order.
 
-        Three chunks are in play at once: the next one is tokenized in a background thread, this
-        one is queued on the device, and the previous one's probabilities are handed out while the
-        device works through the queue (on a CPU, queueing is computing, so nothing overlaps there).
+        The next chunk is tokenized in a background thread while this one is labelled.
         """
         chunk_size = chunk_size or default_chunk_size(self.device)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            in_flight: Launched | None = None
-            for ids in self._encode_ahead(texts, chunk_size, pool):
-                launched = self._launch(ids, batch_size)
-                if in_flight is not None:
-                    yield softmax(in_flight.collect())
-                    release_free_memory()
-                in_flight = launched
-            if in_flight is not None:
-                yield softmax(in_flight.collect())
-
-    def _encode_ahead(
-        self, texts: Iterable[str], chunk_size: int, pool: ThreadPoolExecutor
-    ) -> Iterator[list[list[int]]]:
-        """Token ids chunk by chunk; the next chunk is being tokenized while this one is used."""
         iter_texts = iter(texts)
         chunks = iter(lambda: list(itertools.islice(iter_texts, chunk_size)), [])
-        pending: Future | None = None
-        for chunk in chunks:
-            encoded = pool.submit(self.encode, chunk)
-            if pending is not None:
-                yield pending.result()
-            pending = encoded
-        if pending is not None:
-            yield pending.result()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            yield from self.stream_tokens(_ahead(chunks, self.tokens, pool), batch_size)
+
+    def stream_tokens(self, chunks: Iterable[Tokens], batch_size: int | None = None) -> Iterator[np.ndarray]:
+        """Probabilities for chunks already tokenized (see `tokens`), one array per chunk.
+
+        Two chunks are in play at once: this one is queued on the device, and the previous one's
+        probabilities are handed out while the device works through the queue (on a CPU, queueing
+        is computing, so nothing overlaps there).
+        """
+        in_flight: Launched | None = None
+        for tokens in chunks:
+            launched = self._launch(tokens, batch_size)
+            if in_flight is not None:
+                yield softmax(in_flight.collect())
+                release_free_memory()
+            in_flight = launched
+        if in_flight is not None:
+            yield softmax(in_flight.collect())
 
     def predict(self, texts: Iterable[str], batch_size: int | None = None) -> list[Prediction]:
         """A label and the probability of each label for every sentence, in input order."""
@@ -289,44 +288,33 @@ class StanceClassifier:
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids without padding, cut to max_length (the cut ones are counted)."""
-        if self.tokenizer.is_fast:  # straight to the Rust tokenizer, which runs without the GIL
-            ids = [encoding.ids for encoding in self._rust_tokenizer().encode_batch(texts)]
-        else:
-            ids = self.tokenizer(
-                texts,
-                truncation=True,
-                max_length=self.max_length + 1,
-                return_attention_mask=False,
-                return_token_type_ids=False,
-            )["input_ids"]
-        over = [i for i, row in enumerate(ids) if len(row) > self.max_length]
-        for i in over:
-            ids[i] = ids[i][: self.max_length - 1] + ids[i][-1:]  # keep the [SEP] at the end
-        self.truncated += len(over)
+        ids, cut = self.encoder(texts)
+        self.truncated += cut
         return ids
 
-    def _rust_tokenizer(self) -> Tokenizer:
-        """A private copy of the fast tokenizer's backend, cutting at max_length + 1 tokens.
+    def tokens(self, texts: list[str]) -> Tokens:
+        return Tokens.from_lists(self.encode(texts))
 
-        Calling the backend directly saves the Python conversions of `tokenizer(...)`, which
-        hold the GIL and halved the throughput of the GPU loop; the copy leaves the
-        tokenizer's own truncation and padding state alone.
-        """
-        if self._rust is None or self._rust[0] != self.max_length:
-            backend = Tokenizer.from_str(self.tokenizer.backend_tokenizer.to_str())
-            backend.no_padding()
-            backend.enable_truncation(self.max_length + 1)
-            self._rust = (self.max_length, backend)
-        return self._rust[1]
+    @property
+    def encoder(self) -> FastEncoder | SlowEncoder:
+        """This classifier's tokenization as a function texts -> (ids, number cut), picklable
+        for a reader process; a fast tokenizer's Rust backend is called directly."""
+        if self._encoder is None or self._encoder.max_length != self.max_length:
+            if self.tokenizer.is_fast:
+                serialized = self.tokenizer.backend_tokenizer.to_str()
+                self._encoder = FastEncoder(serialized, self.max_length)
+            else:
+                self._encoder = SlowEncoder(self.tokenizer, self.max_length)
+        return self._encoder
 
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Mean-pooled last hidden states of the encoder (the head is not used)."""
-        return self._run(self.encode(list(texts)), batch_size, pooled=True)
+        return self._run(self.tokens(list(texts)), batch_size, pooled=True)
 
-    def _run(self, ids: list[list[int]], batch_size: int | None, pooled: bool = False) -> np.ndarray:
-        return self._launch(ids, batch_size, pooled).collect()
+    def _run(self, tokens: Tokens, batch_size: int | None, pooled: bool = False) -> np.ndarray:
+        return self._launch(tokens, batch_size, pooled).collect()
 
-    def _launch(self, ids: list[list[int]], batch_size: int | None, pooled: bool = False) -> Launched:
+    def _launch(self, tokens: Tokens, batch_size: int | None, pooled: bool = False) -> Launched:
         """Queue length-sorted batches on the device; the results stay there until collected.
 
         Nothing here waits for the device, so a GPU works through one chunk while the caller
@@ -335,14 +323,13 @@ class StanceClassifier:
         does not inspect (see `_mask_for_model`), and the results come back in one copy queued
         behind the batches (see `Launched.queue_copy_back`).
         """
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        order = np.argsort(lengths, kind="stable")
+        order = np.argsort(tokens.lengths, kind="stable")
         device = self.device
-        plan = list(batches(order, lengths[order], batch_size or default_batch_size(device)))
-        packed = pack(ids, lengths, plan, self.tokenizer.pad_token_id or 0)
+        plan = list(batches(order, tokens.lengths[order], batch_size or default_batch_size(device)))
+        packed = pack(tokens, plan, self.tokenizer.pad_token_id or 0)
         flat_ids = torch.from_numpy(packed.ids).to(device, non_blocking=True)
         flat_mask = torch.from_numpy(packed.mask).to(device, non_blocking=True)
-        launched = Launched(len(ids), self.model.config.hidden_size if pooled else len(LABELS))
+        launched = Launched(len(tokens), self.model.config.hidden_size if pooled else len(LABELS))
         with torch.inference_mode(), self._precision_context():
             for rows, (start, count, width) in zip(plan, packed.batches):
                 input_ids = flat_ids[start : start + count * width].view(count, width)
@@ -412,8 +399,7 @@ class StanceClassifier:
 
     def pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Input ids and attention mask (int64) for one batch, padded to its longest row."""
-        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        packed = pack(rows, lengths, [np.arange(len(rows))], self.tokenizer.pad_token_id or 0)
+        packed = pack(Tokens.from_lists(rows), [np.arange(len(rows))], self.tokenizer.pad_token_id or 0)
         _, count, width = packed.batches[0]
         mask = packed.mask.reshape(count, width).astype(np.int64)
         return torch.from_numpy(packed.ids.reshape(count, width)), torch.from_numpy(mask)
@@ -458,29 +444,6 @@ class Launched:
         return out
 
 
-@dataclass
-class Packed:
-    """A chunk's padded batches laid end to end in flat buffers, to reach the device in one copy."""
-
-    ids: np.ndarray  # int64 token ids, the pad id in the padding
-    mask: np.ndarray  # bool, True on tokens
-    batches: list[tuple[int, int, int]]  # (start in the buffers, rows, width) of each batch
-
-
-def pack(ids: list[list[int]], lengths: np.ndarray, plan: list[np.ndarray], pad_id: int) -> Packed:
-    """Each batch of `plan` (indices into `ids`) padded to its longest row, all in one buffer."""
-    masks = [np.arange(lengths[batch].max()) < lengths[batch][:, None] for batch in plan]
-    mask = np.concatenate([m.ravel() for m in masks]) if masks else np.zeros(0, dtype=bool)
-    rows = np.concatenate(plan).tolist() if plan else []
-    flat_ids = np.full(mask.shape, pad_id, dtype=np.int64)
-    flat_ids[mask] = np.fromiter(
-        itertools.chain.from_iterable(map(ids.__getitem__, rows)), dtype=np.int64, count=int(mask.sum())
-    )
-    sizes = np.array([m.size for m in masks], dtype=np.int64)
-    starts = (np.cumsum(sizes) - sizes).tolist()
-    return Packed(flat_ids, mask, [(start, *m.shape) for start, m in zip(starts, masks)])
-
-
 @contextlib.contextmanager
 def quiet_transformers() -> Iterator[None]:
     """Errors only and no progress bars from transformers while loading or saving weights."""
@@ -513,18 +476,18 @@ def release_free_memory() -> None:
         _MALLOC_TRIM(0)
 
 
-def batches(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
-    """Consecutive slices of `order` (`lengths` are its rows' lengths, ascending) of at most
-    batch_size rows and batch_size * TOKENS_PER_ROW padded tokens: long sentences come in smaller
-    batches, so a batch's activations are bounded by that product rather than by max_length."""
-    start = 0
-    while start < len(order):
-        window = lengths[start : start + batch_size]
-        # Padded tokens of the first k rows = k times the k-th length, which grows with k.
-        fits = np.arange(1, len(window) + 1) * window <= batch_size * TOKENS_PER_ROW
-        stop = start + max(1, int(fits.sum()))
-        yield order[start:stop]
-        start = stop
+def _ahead(
+    chunks: Iterator[list[str]], tokens: Callable[[list[str]], Tokens], pool: ThreadPoolExecutor
+) -> Iterator[Tokens]:
+    """Each chunk tokenized in `pool` while the caller uses the one before."""
+    pending: Future | None = None
+    for chunk in chunks:
+        encoded = pool.submit(tokens, chunk)
+        if pending is not None:
+            yield pending.result()
+        pending = encoded
+    if pending is not None:
+        yield pending.result()
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

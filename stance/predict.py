@@ -18,66 +18,43 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
-from stance.corpus import Document, Warnings, iter_documents
+from stance.corpus import Warnings
 from stance.data import DataError
-from stance.model import (
-    BATCH_SIZE,
-    CHUNK_SIZE,
-    GPU_BATCH_SIZE,
-    GPU_CHUNK_SIZE,
-    ModelError,
-    StanceClassifier,
-)
-from stance.output import Progress, RowWriter, Sentence, format_for, open_output
-from stance.segment import split_sentences
+from stance.output import Progress, RowWriter, Sentences, format_for, open_output
+from stance.reader import Chunk, ReadJob, read_corpus
+from stance.tokens import BATCH_SIZE, CHUNK_SIZE, GPU_BATCH_SIZE, GPU_CHUNK_SIZE, Tokens
 
-
-def iter_sentences(
-    documents: Iterator[tuple[int, Document]], presplit: bool, start: tuple[int, int] = (0, 0)
-) -> Iterator[Sentence]:
-    """Sentences with offsets, from (ordinal, document) pairs, skipping those before `start`."""
-    first_doc, first_index = start
-    for ordinal, doc in documents:
-        if ordinal < first_doc:
-            continue
-        if presplit:  # the hot path of pre-split corpora: one sentence per document
-            if ordinal > first_doc or first_index == 0:
-                yield Sentence(ordinal, doc.id, 0, 0, len(doc.text), doc.text)
-            continue
-        spans = [(s.text, s.start, s.end) for s in split_sentences(doc.text)]
-        for index, (text, begin, end) in enumerate(spans):
-            if ordinal == first_doc and index < first_index:
-                continue
-            yield Sentence(ordinal, doc.id, index, begin, end, text)
+if TYPE_CHECKING:
+    from stance.model import StanceClassifier
 
 
 def label_corpus(
     clf: StanceClassifier,
-    sentences: Iterator[Sentence],
+    chunks: Iterator[Chunk],
     writer: RowWriter,
     progress: Progress,
     batch_size: int | None,
-    chunk_size: int | None,
 ) -> int:
-    """Label and write every sentence; record progress after each flushed chunk."""
-    pending: deque[Sentence] = deque()
+    """Label and write every chunk; record progress after each flushed chunk."""
+    pending: deque[Sentences] = deque()
 
-    def texts() -> Iterator[str]:
-        for sentence in sentences:
-            pending.append(sentence)
-            yield sentence.text
+    def tokens() -> Iterator[Tokens]:
+        for chunk in chunks:
+            pending.append(chunk.sentences)
+            yield chunk.tokens
 
     done = 0
     with tqdm(unit=" sentences", desc="labelling", initial=progress.sentences_done) as bar:
-        for probs in clf.stream(texts(), batch_size, chunk_size):
-            chunk = [pending.popleft() for _ in range(len(probs))]
-            writer.write(chunk, probs)
-            progress.record(writer, chunk[-1], len(chunk))
-            done += len(chunk)
-            bar.update(len(chunk))
+        for probs in clf.stream_tokens(tokens(), batch_size):
+            sentences = pending.popleft()
+            writer.write(sentences, probs)
+            progress.record(writer, sentences)
+            done += len(sentences)
+            bar.update(len(sentences))
     return done
 
 
@@ -130,6 +107,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=("auto", "fp32", "bf16", "fp16"),
         help="auto: bf16 on GPUs and on CPUs with native bf16, else fp32",
     )
+    parser.add_argument(
+        "--reader",
+        default="process",
+        choices=("process", "thread"),
+        help="read, split and tokenize in a separate process (default) or a thread; stdin: a thread",
+    )
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into --out")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     return parser.parse_args(argv)
@@ -137,6 +120,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
+
+    from stance.model import StanceClassifier, default_chunk_size
 
     state = PartialState()
     fmt = format_for(args.out, args.format)
@@ -157,28 +142,28 @@ def run(args: argparse.Namespace) -> int:
     if progress.complete:
         print(f"{target} is already complete", file=sys.stderr)
         return 0
+    job = ReadJob(
+        args.inputs,
+        args.text_field,
+        args.id_field,
+        args.sentences,
+        args.chunk_size or default_chunk_size(clf.device),
+        progress.next_position,
+        state.process_index,
+        state.num_processes,
+    )
     warnings = Warnings()
-    docs = enumerate(iter_documents(args.inputs, warnings, args.text_field, args.id_field, args.sentences))
-    mine = ((i, d) for i, d in docs if i % state.num_processes == state.process_index)
     started = time.perf_counter()
+    chunks = read_corpus(job, clf.encoder, warnings, in_process=args.reader == "process")
     with open_output(
         target, part_fmt, append=progress.sentences_done > 0, truncate_at=progress.bytes
     ) as writer:
-        done = label_corpus(
-            clf,
-            iter_sentences(mine, args.sentences, progress.next_position),
-            writer,
-            progress,
-            args.batch_size,
-            args.chunk_size,
-        )
+        done = label_corpus(clf, chunks, writer, progress, args.batch_size)
     progress.finish()
     seconds = time.perf_counter() - started
     state.wait_for_everyone()
     if state.num_processes > 1 and state.is_main_process:
         merge_parts([Path(f"{out}.part{k}") for k in range(state.num_processes)], out, fmt)
-    if clf.truncated:
-        warnings[f"sentences longer than {clf.max_length} tokens truncated"] += clf.truncated
     print(
         f"labelled {done} sentences in {seconds:.1f} s ({done / max(seconds, 1e-9):,.0f} sentences/s)"
         f" -> {args.out}",
@@ -191,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from stance.model import ModelError
+
     try:
         return run(args)
     except (DataError, ModelError, ValueError) as e:

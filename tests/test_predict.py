@@ -1,4 +1,6 @@
+import contextlib
 import csv
+import functools
 import json
 import os
 import signal
@@ -12,10 +14,12 @@ import pytest
 from torch.overrides import TorchFunctionMode
 
 from stance import LABELS, StanceClassifier
-from stance.model import batches, pack
-from stance.output import Sentence, open_output
+from stance.corpus import Warnings
+from stance.output import Sentence, Sentences, open_output
 from stance.predict import main, merge_parts
+from stance.reader import ReadJob, read_corpus
 from stance.segment import split_sentences
+from stance.tokens import Tokens, batches, pack
 
 DOCUMENT = (
     'WASHINGTON (Reuters) - The U.S. blamed Damascus. Mr. Smith, a U.N. official, said: "We insist '
@@ -83,7 +87,7 @@ def test_packed_batches_hold_each_row_then_padding(trained_model: Path) -> None:
     lengths = np.array([len(row) for row in ids])
     plan = list(batches(np.argsort(lengths, kind="stable"), np.sort(lengths), 4))
     pad_id = clf.tokenizer.pad_token_id
-    packed = pack(ids, lengths, plan, pad_id)
+    packed = pack(Tokens.from_lists(ids), plan, pad_id)
     assert len(packed.batches) == len(plan) > 1 and len(packed.ids) == sum(
         c * w for _, c, w in packed.batches
     )
@@ -94,6 +98,63 @@ def test_packed_batches_hold_each_row_then_padding(trained_model: Path) -> None:
         for i, block_row, mask_row in zip(rows, block, mask):
             assert block_row.tolist() == ids[i] + [pad_id] * (width - len(ids[i]))
             assert mask_row.tolist() == [True] * len(ids[i]) + [False] * (width - len(ids[i]))
+
+
+def test_the_reader_process_imports_no_torch() -> None:
+    code = "import sys, stance.predict, stance.reader; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_reader_process_and_thread_give_the_same_chunks(trained_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(DOCUMENT, encoding="utf-8")
+    (tmp_path / "b.txt").write_text("The army denied it. " + "Long words here " * 10 + ".")
+    (tmp_path / "c.txt").write_text("")
+    clf = StanceClassifier.load(trained_model, device="cpu", max_length=12)
+    job = ReadJob([str(tmp_path)], "text", None, presplit=False, chunk_size=3, start=(0, 2))
+    results = []
+    for in_process in (True, False):
+        warnings = Warnings()
+        chunks = list(read_corpus(job, clf.encoder, warnings, in_process))
+        sentences = [vars(chunk.sentences) for chunk in chunks]
+        tokens = [(chunk.tokens.flat.tolist(), chunk.tokens.lengths.tolist()) for chunk in chunks]
+        results.append((sentences, tokens, dict(warnings)))
+    assert results[0] == results[1]
+    sentences, tokens, warnings = results[0]
+    texts = [text for chunk in sentences for text in chunk["texts"]]
+    assert [len(chunk["texts"]) for chunk in sentences] == [3, 2]  # a.txt from its third sentence, b.txt
+    assert sentences[0]["numbers"] == [2, 3, 4] and sentences[1]["numbers"] == [0, 1]
+    expected = Tokens.from_lists(clf.encode(texts))
+    assert np.concatenate([np.array(flat) for flat, _ in tokens]).tolist() == expected.flat.tolist()
+    assert warnings == {"empty files": 1, "sentences longer than 12 tokens truncated": clf.truncated}
+
+
+def _reader_pids() -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == os.getpid() and b"stance.reader" in (stat.parent / "cmdline").read_bytes():
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the reader process in /proc")
+def test_a_reader_process_that_fails_or_dies_is_reported(trained_model: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the army denied it\n" * 5000)
+    job = ReadJob([str(corpus)], "text", None, presplit=True, chunk_size=100)
+    clf = StanceClassifier.load(trained_model, device="cpu")
+    chunks = read_corpus(job, clf.encoder, Warnings())
+    assert len(next(chunks).sentences) == 100
+    [reader] = _reader_pids()
+    os.kill(reader, signal.SIGKILL)
+    with pytest.raises(RuntimeError, match="reader process stopped unexpectedly"):
+        list(chunks)
+    failing = functools.partial(os._exit, 3)  # called with the texts: a TypeError in the reader process
+    with pytest.raises(RuntimeError, match=r"(?s)reader process failed.*TypeError"):
+        next(read_corpus(job, failing, Warnings()))
+    assert _reader_pids() == []
 
 
 class _DeviceReads(TorchFunctionMode):
@@ -120,7 +181,7 @@ def test_queued_batches_never_wait_for_the_device(trained_model: Path) -> None:
     if not clf._4d_mask:
         pytest.skip("this transformers version does not take a ready 4D mask")
     with _DeviceReads() as reads:
-        launched = clf._launch(clf.encode(texts), batch_size=4)
+        launched = clf._launch(clf.tokens(texts), batch_size=4)
     assert reads.seen == []
     assert np.array_equal(launched.collect(), expected)
 
@@ -143,12 +204,12 @@ def test_merged_part_files_equal_one_output(tmp_path: Path) -> None:
     probs = np.random.default_rng(0).dirichlet(np.ones(len(LABELS)), len(sentences)).astype(np.float32)
     for fmt in ("jsonl", "csv"):
         with open_output(tmp_path / f"one.{fmt}", fmt, append=False) as writer:
-            writer.write(sentences, probs)
+            writer.write(Sentences.from_rows(sentences), probs)
         parts = [tmp_path / f"out.{fmt}.part{k}" for k in range(2)]
         for k, part in enumerate(parts):  # process k had documents k, k + 2, ...
             mine = [i for i, s in enumerate(sentences) if s.ordinal % 2 == k]
             with open_output(part, "parts", append=False) as writer:
-                writer.write([sentences[i] for i in mine], probs[mine])
+                writer.write(Sentences.from_rows([sentences[i] for i in mine]), probs[mine])
         merge_parts(parts, tmp_path / f"out.{fmt}", fmt)
         assert (tmp_path / f"out.{fmt}").read_text() == (tmp_path / f"one.{fmt}").read_text()
         assert not any(part.exists() for part in parts)
