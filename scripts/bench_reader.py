@@ -1,36 +1,43 @@
-"""What the host allows `stance.predict` on a GPU: its loop with a model that costs nothing.
+"""What the host allows `stance.predict` on a GPU, and its memory: its loop with a zero-cost model.
 
 On a GPU the model is fast enough that the Python work around it (reading, tokenizing, writing)
 sets the pace, and a GPU machine cannot be had for every change. This benchmark replaces the
 model's forward pass with zeros and runs `stance.predict --sentences` over the same pre-split
-corpus twice: with the corpus read, split and tokenized in a reader process (the default) and in a
-thread of the main process (the baseline, `--reader thread`). It prints sentences/s and CPU
-seconds per 1,000 sentences: of the main process, of its main thread, of the reading thread
-(Python only; the Rust tokenizer works in threads of its own) and of the reader process. The main
-process's Python work, which holds one GIL, is main thread plus reading thread: it bounds what a
-GPU run can reach whatever the GPU. On a machine with few cores, as this project's, the Rust
-tokenizer is the limit of both runs; on a GPU host with 16 cores it is not.
+corpus with the corpus read, split and tokenized in a thread of the main process (the baseline,
+`--reader thread`) and in a reader process with 1, 2, ... tokenizer processes (`--tokenizers`).
+It prints sentences/s; CPU seconds per 1,000 sentences of the main process, of its main thread,
+of the reading thread (Python only: the Rust tokenizer works in threads of its own) and of the
+reader and tokenizer processes; and peak resident memory of the main process and of all of them.
+The main process's Python work, which holds one GIL, is main thread plus reading thread: it
+bounds what a GPU run can reach whatever the GPU. On a machine with few cores, as this project's,
+the Rust tokenizer's CPU time is the limit of every run; on a GPU host with 16 cores it is not.
+With --real-model the model itself labels, with its CPU defaults (for memory figures; slow).
 
-Usage: python scripts/bench_reader.py --model DIR [--sentences 300000] [--out /tmp/bench_reader]
+Usage: python scripts/bench_reader.py --model DIR [--sentences 300000] [--tokenizers 1,2]
+                                      [--real-model] [--out /tmp/bench_reader]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bench_gpu import corpus
 
-# Runs stance.predict in this process with a zero-cost model and reports, as JSON on stderr, the
-# CPU seconds of the main process, of its main thread, of the corpus reading in a thread of the
-# main process (Python only: the Rust tokenizer's own threads do not count), and of the children.
+# Runs stance.predict in this process (with a zero-cost model unless --real-model) and reports, as
+# JSON on stderr, the CPU seconds of the main process, of its main thread, of the corpus reading in
+# a thread of the main process (Python only: the Rust tokenizer's threads do not count), and of the
+# child processes.
 RUNNER = """
-import json, resource, sys, time, torch
+import json, os, resource, sys, time, torch
 from stance import model, reader
-model.StanceClassifier._forward = lambda self, ids, mask, pooled: torch.zeros(len(ids), 4)
+if os.environ["BENCH_ZERO_COST_MODEL"] == "1":
+    model.StanceClassifier._forward = lambda self, ids, mask, pooled: torch.zeros(len(ids), 4)
 read_chunks, reading = reader.read_chunks, [0.0]
 def timed_read_chunks(*args):
     chunks = read_chunks(*args)
@@ -50,19 +57,46 @@ print(json.dumps({"seconds": time.perf_counter() - start,
     "main_cpu": usage(resource.RUSAGE_SELF) - self_before,
     "main_thread_cpu": time.thread_time() - thread_before,
     "reading_thread_cpu": reading[0],
-    "reader_cpu": usage(resource.RUSAGE_CHILDREN)}), file=sys.stderr)
+    "children_cpu": usage(resource.RUSAGE_CHILDREN)}), file=sys.stderr)
 sys.exit(code)
 """
 
 
-def run(model: str, corpus_path: Path, out: Path, reader: str, batch_size: int, chunk_size: int) -> dict:
-    command = [sys.executable, "-c", RUNNER, "--model", model, "--sentences", "--overwrite"]
-    command += ["--batch-size", str(batch_size), "--chunk-size", str(chunk_size), "--device", "cpu"]
-    command += ["--reader", reader, "--out", str(out), str(corpus_path)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(done.stderr)
-    return json.loads(done.stderr.strip().splitlines()[-1])
+def run(args: argparse.Namespace, corpus_path: Path, out: Path, reader: str, tokenizers: int) -> dict:
+    command = [sys.executable, "-c", RUNNER, "--model", args.model, "--sentences", "--overwrite"]
+    if not args.real_model:  # chunks and batches as on a GPU
+        command += ["--batch-size", "1024", "--chunk-size", "32768", "--device", "cpu"]
+    command += ["--reader", reader, "--tokenizers", str(tokenizers), "--out", str(out), str(corpus_path)]
+    env = os.environ | {"BENCH_ZERO_COST_MODEL": "0" if args.real_model else "1"}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    peak_main = peak_all = 0
+    while process.poll() is None:
+        sizes = resident_mb(process.pid)
+        peak_main, peak_all = max(peak_main, sizes[0] if sizes else 0), max(peak_all, sum(sizes))
+        time.sleep(0.5)
+    stderr = process.stderr.read() if process.stderr else ""
+    if process.returncode:
+        raise SystemExit(stderr)
+    return json.loads(stderr.strip().splitlines()[-1]) | {"peak_main_mb": peak_main, "peak_all_mb": peak_all}
+
+
+def resident_mb(pid: int) -> list[int]:
+    """Resident memory of a process, then of each of its descendants, in MB (from /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, sizes = [pid], []
+    for member in tree:
+        tree += [child for child, parent in parents.items() if parent == member]
+        try:
+            pages = int(Path(f"/proc/{member}/statm").read_text().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        sizes.append(pages * os.sysconf("SC_PAGE_SIZE") // 2**20)
+    return sizes
 
 
 def main() -> None:
@@ -71,29 +105,38 @@ def main() -> None:
     )
     parser.add_argument("--model", required=True)
     parser.add_argument("--sentences", type=int, default=300_000)
+    parser.add_argument("--tokenizers", default="1,2", help="tokenizer process counts to try")
+    parser.add_argument("--real-model", action="store_true", help="label with the model itself")
     parser.add_argument("--out", default="/tmp/bench_reader")
     args = parser.parse_args()
     work = Path(args.out)
     work.mkdir(parents=True, exist_ok=True)
+    for old in work.glob("*.jsonl"):
+        old.unlink()
     corpus(work / "sentences.txt", args.sentences)
+    runs = [("thread", 1)] + [("process", int(k)) for k in args.tokenizers.split(",")]
     results = {}
-    for reader in ("thread", "process"):  # as on a GPU: batches of 1,024, chunks of 32,768
-        results[reader] = run(
-            args.model, work / "sentences.txt", work / f"{reader}.jsonl", reader, 1024, 32768
+    for reader, tokenizers in runs:
+        out = work / f"{reader}{tokenizers}.jsonl"
+        results[f"{reader}, {tokenizers}"] = run(args, work / "sentences.txt", out, reader, tokenizers)
+    same = len({path.read_bytes() for path in work.glob("*.jsonl")}) == 1
+    cores = len(os.sched_getaffinity(0))
+    print(f"{args.sentences:,} sentences, {cores} cores, outputs identical: {same}")
+    columns = ("main process", "main thread", "reading thread", "reader+tokenizers")
+    print(f"{'':27s} {'CPU seconds per 1,000 sentences':^71s} {'peak resident MB':^16s}")
+    print(f"{'reader, tokenizers':18s} {'sent/s':>8s}", *(f"{c:>17s}" for c in columns), "   main    all")
+    for name, r in results.items():
+        keys = ("main_cpu", "main_thread_cpu", "reading_thread_cpu", "children_cpu")
+        cpu = [1000 * r[k] / args.sentences for k in keys]
+        print(
+            f"{name:18s} {args.sentences / r['seconds']:8,.0f}",
+            *(f"{c:17.3f}" for c in cpu),
+            f"{r['peak_main_mb']:7,d} {r['peak_all_mb']:6,d}",
         )
-    same = (work / "thread.jsonl").read_bytes() == (work / "process.jsonl").read_bytes()
-    print(f"{args.sentences:,} sentences; outputs identical: {same}")
-    print("CPU seconds per 1,000 sentences:")
-    columns = ("main process", "main thread", "reading thread", "reader process")
-    print(f"{'reader':8s} {'sent/s':>8s}", *(f"{c:>15s}" for c in columns))
-    for reader, r in results.items():
-        cpu = [1000 * r[k] / args.sentences for k in ("main_cpu", "main_thread_cpu", "reading_thread_cpu")]
-        cpu.append(1000 * r["reader_cpu"] / args.sentences)
-        print(f"{reader:8s} {args.sentences / r['seconds']:8,.0f}", *(f"{c:15.3f}" for c in cpu))
-    python_work = {k: r["main_thread_cpu"] + r["reading_thread_cpu"] for k, r in results.items()}
+    python_work = {name: r["main_thread_cpu"] + r["reading_thread_cpu"] for name, r in results.items()}
     print(
         "Python work of the main process (main thread + reading thread), process reader vs thread: "
-        f"{python_work['process'] / python_work['thread']:.2f}x"
+        f"{python_work['process, 1'] / python_work['thread, 1']:.2f}x"
     )
 
 

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from stance.corpus import Warnings
 from stance.data import DataError
 from stance.output import Progress, RowWriter, Sentences, format_for, open_output
-from stance.reader import Chunk, ReadJob, read_corpus
+from stance.reader import Chunk, ReadJob, default_tokenizers, read_corpus
 from stance.tokens import BATCH_SIZE, CHUNK_SIZE, GPU_BATCH_SIZE, GPU_CHUNK_SIZE, Tokens
 
 if TYPE_CHECKING:
@@ -113,6 +113,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=("process", "thread"),
         help="read, split and tokenize in a separate process (default) or a thread; stdin: a thread",
     )
+    parser.add_argument(
+        "--tokenizers",
+        type=int,
+        help="processes that tokenize, taking chunks in turn (default: 1; on a GPU, one per 4 cores, "
+        "at most 4)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into --out")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     return parser.parse_args(argv)
@@ -151,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         progress.next_position,
         state.process_index,
         state.num_processes,
+        args.tokenizers or (default_tokenizers(state.num_processes) if clf.device.type == "cuda" else 1),
     )
     warnings = Warnings()
     started = time.perf_counter()

@@ -18,11 +18,12 @@ import signal
 import subprocess
 import sys
 import traceback
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from stance.corpus import Document, Warnings, iter_documents
 from stance.data import DataError
@@ -43,6 +44,7 @@ class ReadJob:
     start: tuple[int, int] = (0, 0)  # (document ordinal, sentence number) to go on from
     process_index: int = 0  # under `accelerate launch`, this process reads every N-th document
     num_processes: int = 1
+    tokenizers: int = 1  # processes that tokenize, taking chunks in turn; 1: the reader itself
 
 
 @dataclass
@@ -64,16 +66,77 @@ def read_corpus(
     return _from_thread(job, encoder, warnings)
 
 
+def default_tokenizers(processes_on_this_machine: int = 1) -> int:
+    """Tokenizer processes to feed a GPU: one per 4 cores of this process's share, 1 to 4."""
+    return max(1, min(4, _cores() // (4 * processes_on_this_machine)))
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may use (taskset, containers)
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def read_chunks(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings) -> Iterator[Chunk]:
+    """The chunks in order, tokenized here or, with job.tokenizers > 1, by that many processes."""
     docs = enumerate(iter_documents(job.inputs, warnings, job.text_field, job.id_field, job.presplit))
     mine = ((i, doc) for i, doc in docs if i % job.num_processes == job.process_index)
     rows = iter_sentences(mine, job.presplit, job.start)
-    while batch := list(itertools.islice(rows, job.chunk_size)):
-        sentences = Sentences.from_rows(batch)
-        ids, cut = encoder(sentences.texts)
-        if cut:
-            warnings[f"sentences longer than {encoder.max_length} tokens truncated"] += cut
-        yield Chunk(sentences, Tokens.from_lists(ids))
+    batches = iter(lambda: list(itertools.islice(rows, job.chunk_size)), [])
+    chunks = map(Sentences.from_rows, batches)
+    with contextlib.ExitStack() as stack:
+        if job.tokenizers > 1:
+            tokenized = stack.enter_context(TokenizerPool(encoder, job.tokenizers)).map(chunks)
+        else:
+            tokenized = ((sentences, _tokenize(encoder, sentences.texts)) for sentences in chunks)
+        for sentences, (tokens, cut) in tokenized:
+            if cut:
+                warnings[f"sentences longer than {encoder.max_length} tokens truncated"] += cut
+            yield Chunk(sentences, tokens)
+
+
+def _tokenize(encoder: FastEncoder | SlowEncoder, texts: list[str]) -> tuple[Tokens, int]:
+    ids, cut = encoder(texts)
+    return Tokens.from_lists(ids), cut
+
+
+class TokenizerPool:
+    """Processes (`python -m stance.reader tokenize`) that tokenize every N-th chunk each.
+
+    A fast tokenizer's Rust code runs in parallel, but turning its results into Python objects and
+    freeing them again costs about 10 µs a sentence that one process does alone, as much as all the
+    reading: with a GPU that is the limit. One chunk is in flight per process.
+    """
+
+    def __init__(self, encoder: FastEncoder | SlowEncoder, size: int) -> None:
+        threads = {"RAYON_NUM_THREADS": str(max(1, _cores() // size))}
+        env = {} if "RAYON_NUM_THREADS" in os.environ else threads  # the Rust threads, shared out
+        self.processes = [_start(["tokenize"], env) for _ in range(size)]
+        for process in self.processes:  # after starting them all: each reads this once imported
+            _send(process.stdin, encoder)
+
+    def map(self, chunks: Iterator[Sentences]) -> Iterator[tuple[Sentences, tuple[Tokens, int]]]:
+        in_flight: deque[tuple[Sentences, subprocess.Popen]] = deque()
+        for sentences, process in zip(chunks, itertools.cycle(self.processes)):
+            if len(in_flight) == len(self.processes):  # the oldest is with this same process
+                yield in_flight[0][0], _receive(in_flight.popleft()[1], "a tokenizer process")
+            _send(process.stdin, sentences.texts)
+            in_flight.append((sentences, process))
+        while in_flight:
+            sentences, process = in_flight.popleft()
+            yield sentences, _receive(process, "a tokenizer process")
+
+    def __enter__(self) -> TokenizerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()  # type: ignore[union-attr]
+            if exc[0] is not None:
+                process.kill()
+        for process in self.processes:
+            process.wait()
 
 
 def iter_sentences(
@@ -105,29 +168,14 @@ def _from_thread(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: War
 
 
 def _from_process(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings) -> Iterator[Chunk]:
-    """Chunks from `python -m stance.reader`: the job goes in on its stdin, messages come back on its
-    stdout. A plain subprocess rather than multiprocessing, which would re-run the caller's script."""
-    package_root = str(Path(__file__).resolve().parent.parent)  # the child runs this same code
-    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stance.reader"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=os.environ | {"PYTHONPATH": python_path},
-    )
-    assert process.stdin is not None and process.stdout is not None
+    process = _start([])
     finished = False
     try:
         with contextlib.suppress(BrokenPipeError):  # it stopped at once; reported below
-            pickle.dump((job, encoder), process.stdin)
-            process.stdin.close()
+            _send(process.stdin, (job, encoder))
+            process.stdin.close()  # type: ignore[union-attr]
         while not finished:
-            try:
-                kind, payload = pickle.load(process.stdout)
-            except (EOFError, pickle.UnpicklingError):
-                raise RuntimeError(
-                    f"the reader process stopped unexpectedly (exit code {process.wait()})"
-                ) from None
+            kind, payload = _receive(process, "the reader process")
             if kind == "chunk":
                 yield payload
             elif kind == "done":
@@ -140,31 +188,63 @@ def _from_process(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Wa
     finally:
         if not finished:  # the labelling stopped early: an error, or Ctrl-C
             process.kill()
-        process.stdout.close()
         process.wait()
 
 
+def _start(arguments: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`python -m stance.reader ARGUMENTS`, which is sent work on its stdin and answers on its stdout.
+
+    A plain subprocess rather than multiprocessing, which would re-run the caller's script.
+    """
+    package_root = str(Path(__file__).resolve().parent.parent)  # the child runs this same code
+    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", "stance.reader", *arguments],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=os.environ | {"PYTHONPATH": python_path} | (env or {}),
+    )
+
+
+def _send(stream: IO[bytes] | None, message: object) -> None:
+    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[arg-type]
+    stream.flush()  # type: ignore[union-attr]
+
+
+def _receive(process: subprocess.Popen, name: str) -> Any:
+    try:
+        return pickle.load(process.stdout)  # type: ignore[arg-type]
+    except (EOFError, pickle.UnpicklingError):
+        raise RuntimeError(f"{name} stopped unexpectedly (exit code {process.wait()})") from None
+
+
 def main() -> None:
-    """The reader process: a job on stdin; each chunk, then the warnings, on stdout."""
+    """A reader process (a job on stdin; each chunk, then the warnings, on stdout), or with the
+    argument `tokenize` a tokenizer process (an encoder, then chunks of texts, on stdin)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's; it stops this one
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else printed goes to stderr, not into the messages
-    job, encoder = pickle.load(sys.stdin.buffer)
+    setup = pickle.load(sys.stdin.buffer)
+    with contextlib.suppress(BrokenPipeError):  # the process it answers has stopped listening
+        if sys.argv[1:] == ["tokenize"]:
+            with contextlib.suppress(EOFError):  # no more chunks
+                while True:
+                    _send(channel, _tokenize(setup, pickle.load(sys.stdin.buffer)))
+        else:
+            job, encoder = setup
+            _read(job, encoder, channel)
 
-    def send(message: tuple[str, Any]) -> None:
-        pickle.dump(message, channel, protocol=pickle.HIGHEST_PROTOCOL)
-        channel.flush()
 
+def _read(job: ReadJob, encoder: FastEncoder | SlowEncoder, channel: IO[bytes]) -> None:
     warnings = Warnings()
-    with contextlib.suppress(BrokenPipeError):  # the main process has stopped listening
-        try:
-            for chunk in read_chunks(job, encoder, warnings):
-                send(("chunk", chunk))
-            send(("done", warnings))
-        except DataError as e:
-            send(("error", str(e)))
-        except Exception:
-            send(("crash", traceback.format_exc()))
+    try:
+        for chunk in read_chunks(job, encoder, warnings):
+            _send(channel, ("chunk", chunk))
+        _send(channel, ("done", warnings))
+    except DataError as e:
+        _send(channel, ("error", str(e)))
+    except Exception:
+        _send(channel, ("crash", traceback.format_exc()))
 
 
 if __name__ == "__main__":

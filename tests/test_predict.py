@@ -106,20 +106,22 @@ def test_the_reader_process_imports_no_torch() -> None:
     assert done.stdout.strip() == "[]", done.stderr
 
 
-def test_reader_process_and_thread_give_the_same_chunks(trained_model: Path, tmp_path: Path) -> None:
+def test_reader_process_thread_and_tokenizer_processes_give_the_same_chunks(
+    trained_model: Path, tmp_path: Path
+) -> None:
     (tmp_path / "a.txt").write_text(DOCUMENT, encoding="utf-8")
     (tmp_path / "b.txt").write_text("The army denied it. " + "Long words here " * 10 + ".")
     (tmp_path / "c.txt").write_text("")
     clf = StanceClassifier.load(trained_model, device="cpu", max_length=12)
-    job = ReadJob([str(tmp_path)], "text", None, presplit=False, chunk_size=3, start=(0, 2))
     results = []
-    for in_process in (True, False):
+    for in_process, tokenizers in [(True, 1), (False, 1), (True, 2), (False, 3)]:
+        job = ReadJob([str(tmp_path)], "text", None, False, chunk_size=3, start=(0, 2), tokenizers=tokenizers)
         warnings = Warnings()
         chunks = list(read_corpus(job, clf.encoder, warnings, in_process))
         sentences = [vars(chunk.sentences) for chunk in chunks]
         tokens = [(chunk.tokens.flat.tolist(), chunk.tokens.lengths.tolist()) for chunk in chunks]
         results.append((sentences, tokens, dict(warnings)))
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2] == results[3]
     sentences, tokens, warnings = results[0]
     texts = [text for chunk in sentences for text in chunk["texts"]]
     assert [len(chunk["texts"]) for chunk in sentences] == [3, 2]  # a.txt from its third sentence, b.txt
