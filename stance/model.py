@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,6 +18,7 @@ from transformers import logging as hf_logging
 
 from stance.data import sha256_file
 from stance.labels import ID2LABEL, LABEL2ID, LABELS
+from stance.memory import release_free_memory
 from stance.tokens import (
     BATCH_SIZE,
     CHUNK_SIZE,
@@ -455,25 +455,6 @@ def quiet_transformers() -> Iterator[None]:
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
-
-
-def _find_malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        return None
-
-
-_MALLOC_TRIM = _find_malloc_trim()
-
-
-def release_free_memory() -> None:
-    """Hand freed heap pages back to the OS. Batches of ever-different shapes otherwise leave
-    glibc's heap fragmented, and resident memory creeps up chunk after chunk (measured in one
-    process: 577, 669, 748 MB after the first three chunks without; 512-513 MB after each with),
-    and within a chunk on a CPU (about 600 to 1,070 MB over 64 batches when trimmed per chunk only)."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 def _ahead(

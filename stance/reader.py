@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from stance.corpus import Document, Warnings, iter_documents
 from stance.data import DataError
+from stance.memory import release_free_memory
 from stance.output import Sentence, Sentences
 from stance.segment import split_sentences
 from stance.tokens import FastEncoder, SlowEncoder, Tokens
@@ -230,6 +231,7 @@ def main() -> None:
             with contextlib.suppress(EOFError):  # no more chunks
                 while True:
                     _send(channel, _tokenize(setup, pickle.load(sys.stdin.buffer)))
+                    release_free_memory()
         else:
             job, encoder = setup
             _read(job, encoder, channel)
@@ -240,6 +242,7 @@ def _read(job: ReadJob, encoder: FastEncoder | SlowEncoder, channel: IO[bytes]) 
     try:
         for chunk in read_chunks(job, encoder, warnings):
             _send(channel, ("chunk", chunk))
+            release_free_memory()
         _send(channel, ("done", warnings))
     except DataError as e:
         _send(channel, ("error", str(e)))
