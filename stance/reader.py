@@ -4,8 +4,9 @@ chunk, one chunk ahead of the labelling loop.
 By default this runs in a process of its own, so that reading, splitting and making token arrays
 do not hold Python's GIL against the loop that feeds the device and writes the output (on a GPU
 that loop, not the GPU, set the pace). The process imports no torch, so it starts in a fraction of
-a second, and tokenizes with the classifier's own encoder. Standard input, which the main process
-reads, is read in a thread.
+a second, and tokenizes with the classifier's own encoder, or shares the tokenizing out among
+tokenizer processes (`TokenizerPool`). Standard input, which the main process reads, is read in
+a thread.
 """
 
 from __future__ import annotations
