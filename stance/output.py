@@ -41,7 +41,7 @@ class Sentence(NamedTuple):
 
 @dataclass
 class Sentences:
-    """A chunk of sentences as columns: a tenth of the cost of tuples to pass between processes."""
+    """A chunk of sentences as columns, which pickle in a fifth of the time of tuples or less."""
 
     ordinals: list[int]
     doc_ids: list[str]
