@@ -284,6 +284,18 @@ def test_stdin_to_stdout(trained_model: Path) -> None:
     assert [r["text"] for r in rows] == [s.text for s in split_sentences(DOCUMENT)]
 
 
+def test_a_script_without_a_main_guard_can_call_main(trained_model: Path, tmp_path: Path) -> None:
+    # The reader process must not re-run the caller's script (as multiprocessing's spawn would).
+    (tmp_path / "in.txt").write_text("The army denied it.\nThe union called for an inquiry.\n")
+    script = tmp_path / "label.py"
+    argv = ["--model", str(trained_model), "--sentences", "--out", str(tmp_path / "o.jsonl")]
+    argv.append(str(tmp_path / "in.txt"))
+    script.write_text(f"import sys\nfrom stance.predict import main\nsys.exit(main({argv!r}))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 2
+
+
 def test_bad_input_is_counted_or_reported(trained_model: Path, tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 owners denied it.".encode("latin-1"))
