@@ -4,10 +4,12 @@ On a GPU the model is fast enough that the Python work around it (reading, token
 sets the pace, and a GPU machine cannot be had for every change. This benchmark replaces the
 model's forward pass with zeros and runs `stance.predict --sentences` over the same pre-split
 corpus with the corpus read, split and tokenized in a thread of the main process (the baseline,
-`--reader thread`) and in a reader process with 1, 2, ... tokenizer processes (`--tokenizers`).
-It prints sentences/s; CPU seconds per 1,000 sentences of the main process, of its main thread,
-of the reading thread (Python only: the Rust tokenizer works in threads of its own) and of the
-reader and tokenizer processes; and peak resident memory of the main process and of all of them.
+`--reader thread`) and in a reader process with 1, 2, ... tokenizer processes (`--tokenizers`),
+and once more with one, started only after the model has loaded ("late", as before the reader
+was started ahead of the start-up). It prints sentences/s and seconds of the whole process;
+CPU seconds per 1,000 sentences, in the labelling loop, of the main process, of its main thread
+and of the reading thread (Python only: the Rust tokenizer works in threads of its own), and of
+the reader and tokenizer processes; and peak resident memory of the main process and of all.
 The main process's Python work, which holds one GIL, is main thread plus reading thread: it
 bounds what a GPU run can reach whatever the GPU. On a machine with few cores, as this project's,
 the Rust tokenizer's CPU time is the limit of every run; on a GPU host with 16 cores it is not.
@@ -30,14 +32,23 @@ from pathlib import Path
 from bench_gpu import corpus
 
 # Runs stance.predict in this process (with a zero-cost model unless --real-model) and reports, as
-# JSON on stderr, the CPU seconds of the main process, of its main thread, of the corpus reading in
-# a thread of the main process (Python only: the Rust tokenizer's threads do not count), and of the
-# child processes.
+# JSON on stderr, the seconds and CPU seconds of the labelling loop in the main process, in its main
+# thread and in the corpus reading in a thread of the main process (Python only: the Rust
+# tokenizer's threads do not count), and the CPU seconds of the child processes, start-up included.
+# Nothing imports torch before stance.predict does, so its reader can start first, as in real use.
 RUNNER = """
-import json, os, resource, sys, time, torch
-from stance import model, reader
+import json, os, resource, sys, time
+from stance import predict, reader
 if os.environ["BENCH_ZERO_COST_MODEL"] == "1":
-    model.StanceClassifier._forward = lambda self, ids, mask, pooled: torch.zeros(len(ids), 4)
+    load_classifier = predict.load_classifier
+    def zero_cost_classifier(*args):
+        import torch
+        clf = load_classifier(*args)
+        type(clf)._forward = lambda self, ids, mask, pooled: torch.zeros(len(ids), 4)
+        return clf
+    predict.load_classifier = zero_cost_classifier
+if os.environ["BENCH_LATE_READER"] == "1":  # the reader process started after the model loaded
+    predict.read_early = lambda *args: None
 read_chunks, reading = reader.read_chunks, [0.0]
 def timed_read_chunks(*args):
     chunks = read_chunks(*args)
@@ -49,35 +60,45 @@ def timed_read_chunks(*args):
             return
         yield chunk
 reader.read_chunks = timed_read_chunks
-from stance.predict import main
 usage = lambda who: (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(who))
-self_before, thread_before, start = usage(resource.RUSAGE_SELF), time.thread_time(), time.perf_counter()
-code = main(sys.argv[1:])
-print(json.dumps({"seconds": time.perf_counter() - start,
-    "main_cpu": usage(resource.RUSAGE_SELF) - self_before,
-    "main_thread_cpu": time.thread_time() - thread_before,
+label_corpus, loop = predict.label_corpus, {}
+def timed_label_corpus(*args):  # the main process's CPU time is counted from here, start-up apart
+    loop.update(main=usage(resource.RUSAGE_SELF), thread=time.thread_time(), start=time.perf_counter())
+    return label_corpus(*args)
+predict.label_corpus = timed_label_corpus
+code = predict.main(sys.argv[1:])
+print(json.dumps({"seconds": time.perf_counter() - loop["start"],
+    "main_cpu": usage(resource.RUSAGE_SELF) - loop["main"],
+    "main_thread_cpu": time.thread_time() - loop["thread"],
     "reading_thread_cpu": reading[0],
     "children_cpu": usage(resource.RUSAGE_CHILDREN)}), file=sys.stderr)
 sys.exit(code)
 """
 
 
-def run(args: argparse.Namespace, corpus_path: Path, out: Path, reader: str, tokenizers: int) -> dict:
+def run(args: argparse.Namespace, corpus_path: Path, out: Path, variant: tuple[str, int, bool]) -> dict:
+    reader, tokenizers, late = variant
     command = [sys.executable, "-c", RUNNER, "--model", args.model, "--sentences", "--overwrite"]
     if not args.real_model:  # chunks and batches as on a GPU
         command += ["--batch-size", "1024", "--chunk-size", "32768", "--device", "cpu"]
     command += ["--reader", reader, "--tokenizers", str(tokenizers), "--out", str(out), str(corpus_path)]
-    env = os.environ | {"BENCH_ZERO_COST_MODEL": "0" if args.real_model else "1"}
+    env = os.environ | {
+        "BENCH_ZERO_COST_MODEL": "0" if args.real_model else "1",
+        "BENCH_LATE_READER": str(int(late)),
+    }
+    started = time.perf_counter()
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     peak_main = peak_all = 0
     while process.poll() is None:
         sizes = resident_mb(process.pid)
         peak_main, peak_all = max(peak_main, sizes[0] if sizes else 0), max(peak_all, sum(sizes))
-        time.sleep(0.5)
+        time.sleep(0.1)
+    wall = time.perf_counter() - started
     stderr = process.stderr.read() if process.stderr else ""
     if process.returncode:
         raise SystemExit(stderr)
-    return json.loads(stderr.strip().splitlines()[-1]) | {"peak_main_mb": peak_main, "peak_all_mb": peak_all}
+    result = json.loads(stderr.strip().splitlines()[-1])
+    return result | {"wall": wall, "peak_main_mb": peak_main, "peak_all_mb": peak_all}
 
 
 def resident_mb(pid: int) -> list[int]:
@@ -114,22 +135,29 @@ def main() -> None:
     for old in work.glob("*.jsonl"):
         old.unlink()
     corpus(work / "sentences.txt", args.sentences)
-    runs = [("thread", 1)] + [("process", int(k)) for k in args.tokenizers.split(",")]
+    variants = [("thread", 1, False), ("process", 1, True)]
+    variants += [("process", int(k), False) for k in args.tokenizers.split(",")]
     results = {}
-    for reader, tokenizers in runs:
-        out = work / f"{reader}{tokenizers}.jsonl"
-        results[f"{reader}, {tokenizers}"] = run(args, work / "sentences.txt", out, reader, tokenizers)
+    for variant in variants:
+        reader, tokenizers, late = variant
+        name = f"{reader}, {tokenizers}" + (", late" if late else "")
+        out = work / f"{reader}{tokenizers}{'late' if late else ''}.jsonl"
+        results[name] = run(args, work / "sentences.txt", out, variant)
     same = len({path.read_bytes() for path in work.glob("*.jsonl")}) == 1
     cores = len(os.sched_getaffinity(0))
     print(f"{args.sentences:,} sentences, {cores} cores, outputs identical: {same}")
     columns = ("main process", "main thread", "reading thread", "reader+tokenizers")
-    print(f"{'':27s} {'CPU seconds per 1,000 sentences':^71s} {'peak resident MB':^16s}")
-    print(f"{'reader, tokenizers':18s} {'sent/s':>8s}", *(f"{c:>17s}" for c in columns), "   main    all")
+    print(f"{'':43s} {'CPU seconds per 1,000 sentences':^71s} {'peak resident MB':^16s}")
+    print(
+        f"{'reader, tokenizers':25s} {'sent/s':>8s} {'wall s':>8s}",
+        *(f"{c:>17s}" for c in columns),
+        "   main    all",
+    )
     for name, r in results.items():
         keys = ("main_cpu", "main_thread_cpu", "reading_thread_cpu", "children_cpu")
         cpu = [1000 * r[k] / args.sentences for k in keys]
         print(
-            f"{name:18s} {args.sentences / r['seconds']:8,.0f}",
+            f"{name:25s} {args.sentences / r['wall']:8,.0f} {r['wall']:8.1f}",
             *(f"{c:17.3f}" for c in cpu),
             f"{r['peak_main_mb']:7,d} {r['peak_all_mb']:6,d}",
         )
@@ -137,6 +165,10 @@ def main() -> None:
     print(
         "Python work of the main process (main thread + reading thread), process reader vs thread: "
         f"{python_work['process, 1'] / python_work['thread, 1']:.2f}x"
+    )
+    print(
+        "whole process, reader started before the model loads vs after: "
+        f"{results['process, 1, late']['wall'] - results['process, 1']['wall']:+.1f} s saved"
     )
 
 

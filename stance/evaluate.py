@@ -22,8 +22,9 @@ from stance.metrics import (
     macro_f1,
     per_label_scores,
 )
-from stance.model import ModelError, StanceClassifier, read_metadata, softmax
+from stance.model import ModelError, StanceClassifier, softmax
 from stance.report import plot_confusion, plot_reliability, render_markdown
+from stance.tokens import read_metadata
 
 
 def score(gold: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:

@@ -24,17 +24,18 @@ from stance.tokens import (
     CHUNK_SIZE,
     GPU_BATCH_SIZE,
     GPU_CHUNK_SIZE,
+    METADATA_FILE,
     FastEncoder,
     SlowEncoder,
     Tokens,
     batches,
     pack,
+    saved_max_length,
 )
 
 DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # The same hash in three independent packagings of the upstream weights.
 EMBEDDED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-METADATA_FILE = "stance.json"
 # Dropout rates in the configs of BERT-like and DistilBERT-like models; kept in step with the modules.
 DROPOUT_CONFIG_KEYS = (
     "hidden_dropout_prob",
@@ -165,7 +166,6 @@ class StanceClassifier:
         folder = Path(path)
         if not (folder / "config.json").is_file():
             raise ModelError(f"{folder}: not a saved model directory (no config.json)")
-        metadata = read_metadata(folder)
         target = resolve_device(device)
         with quiet_transformers():
             model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
@@ -174,8 +174,7 @@ class StanceClassifier:
         if target.type == "cuda" and dtype is not None:
             model.to(dtype)  # half weights: faster than autocast, and inference only
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        length = max_length or metadata.get("max_length") or tokenizer.model_max_length
-        return cls(model, tokenizer, max_length=min(int(length), 512), precision=precision)
+        return cls(model, tokenizer, saved_max_length(folder, max_length), precision=precision)
 
     @classmethod
     def from_base(cls, base_model: str, max_length: int = 128) -> StanceClassifier:
@@ -483,10 +482,3 @@ def to_prediction(probs: np.ndarray) -> Prediction:
         score=float(probs[best]),
         probabilities={label: float(p) for label, p in zip(LABELS, probs)},
     )
-
-
-def read_metadata(folder: Path) -> dict[str, Any]:
-    path = folder / METADATA_FILE
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))

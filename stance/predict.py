@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import gc
 import heapq
+import os
 import sys
 import time
 from collections import deque
@@ -25,11 +26,16 @@ from tqdm.auto import tqdm
 from stance.corpus import Warnings
 from stance.data import DataError
 from stance.output import Progress, RowWriter, Sentences, format_for, open_output
-from stance.reader import Chunk, ReadJob, default_tokenizers, read_corpus
-from stance.tokens import BATCH_SIZE, CHUNK_SIZE, GPU_BATCH_SIZE, GPU_CHUNK_SIZE, Tokens
+from stance.reader import Chunk, ReaderProcess, ReadJob, default_tokenizers, read_corpus
+from stance.tokens import BATCH_SIZE, CHUNK_SIZE, GPU_BATCH_SIZE, GPU_CHUNK_SIZE, Tokens, saved_encoder
 
 if TYPE_CHECKING:
+    from accelerate import PartialState
+
     from stance.model import StanceClassifier
+
+# How launchers (torchrun and accelerate, MPI) tell a process how many processes there are.
+WORLD_SIZE_VARIABLES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 
 
 def label_corpus(
@@ -125,52 +131,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accelerate import PartialState
-
-    from stance.model import StanceClassifier, default_chunk_size
-
-    state = PartialState()
     fmt = format_for(args.out, args.format)
     out = Path(args.out)
-    target = out if state.num_processes == 1 else Path(f"{out}.part{state.process_index}")
-    part_fmt = fmt if state.num_processes == 1 else "parts"
-    device = args.device if state.num_processes == 1 or args.device != "auto" else str(state.device)
-    clf = StanceClassifier.load(
-        args.model, device=device, precision=args.precision, max_length=args.max_length
-    )
+    state = None if launched_alone() else _partial_state(args.device)
+    index, processes = (0, 1) if state is None else (state.process_index, state.num_processes)
+    target = out if processes == 1 else Path(f"{out}.part{index}")
+    progress = Progress.open(target, vars(args) | {"processes": processes}, args.resume, args.overwrite)
+    if progress.complete:
+        print(f"{target} is already complete", file=sys.stderr)
+        return 0
+    early = read_early(args, progress) if state is None and args.reader == "process" else None
+    try:
+        clf = load_classifier(args, state)
+    except BaseException:
+        if early is not None:
+            early.stop()
+        raise
     # Move the objects of torch and transformers out of the garbage collector's reach: otherwise
     # each full collection, triggered by the chunks' many small lists, walks all of them
     # (measured here: single calls stalled for half a second).
     gc.freeze()
-    progress = Progress.open(
-        target, vars(args) | {"processes": state.num_processes}, args.resume, args.overwrite
-    )
-    if progress.complete:
-        print(f"{target} is already complete", file=sys.stderr)
-        return 0
-    job = ReadJob(
-        args.inputs,
-        args.text_field,
-        args.id_field,
-        args.sentences,
-        args.chunk_size or default_chunk_size(clf.device),
-        progress.next_position,
-        state.process_index,
-        state.num_processes,
-        args.tokenizers or (default_tokenizers(state.num_processes) if clf.device.type == "cuda" else 1),
-    )
+    job = read_job(args, progress, clf.device.type == "cuda", index, processes)
     warnings = Warnings()
     started = time.perf_counter()
-    chunks = read_corpus(job, clf.encoder, warnings, in_process=args.reader == "process")
+    chunks = read_corpus(job, clf.encoder, warnings, args.reader == "process", early)
     with open_output(
-        target, part_fmt, append=progress.sentences_done > 0, truncate_at=progress.bytes
+        target,
+        fmt if processes == 1 else "parts",
+        append=progress.sentences_done > 0,
+        truncate_at=progress.bytes,
     ) as writer:
         done = label_corpus(clf, chunks, writer, progress, args.batch_size)
     progress.finish()
     seconds = time.perf_counter() - started
-    state.wait_for_everyone()
-    if state.num_processes > 1 and state.is_main_process:
-        merge_parts([Path(f"{out}.part{k}") for k in range(state.num_processes)], out, fmt)
+    if state is not None:
+        state.wait_for_everyone()
+        if state.is_main_process:
+            merge_parts([Path(f"{out}.part{k}") for k in range(processes)], out, fmt)
     print(
         f"labelled {done} sentences in {seconds:.1f} s ({done / max(seconds, 1e-9):,.0f} sentences/s)"
         f" -> {args.out}",
@@ -179,6 +176,67 @@ def run(args: argparse.Namespace) -> int:
     if warnings:
         print(f"warnings: {warnings.report()}", file=sys.stderr)
     return 0
+
+
+def launched_alone() -> bool:
+    """Whether this is the only process of its launch, told (as accelerate tells it) from the
+    variables that torchrun and MPI set, so without importing torch."""
+    return all(int(os.environ.get(name) or 1) <= 1 for name in WORLD_SIZE_VARIABLES)
+
+
+def _partial_state(device: str) -> PartialState:
+    import torch
+    from accelerate import PartialState
+
+    # Processes on CPUs (torchrun, or accelerate with MPI) are only seen as such when asked for.
+    return PartialState(cpu=device == "cpu" or (device == "auto" and not torch.cuda.is_available()))
+
+
+def load_classifier(args: argparse.Namespace, state: PartialState | None) -> StanceClassifier:
+    from stance.model import StanceClassifier
+
+    device = args.device if state is None or args.device != "auto" else str(state.device)
+    return StanceClassifier.load(
+        args.model, device=device, precision=args.precision, max_length=args.max_length
+    )
+
+
+def read_job(
+    args: argparse.Namespace, progress: Progress, on_gpu: bool, index: int = 0, processes: int = 1
+) -> ReadJob:
+    return ReadJob(
+        args.inputs,
+        args.text_field,
+        args.id_field,
+        args.sentences,
+        args.chunk_size or (GPU_CHUNK_SIZE if on_gpu else CHUNK_SIZE),
+        progress.next_position,
+        index,
+        processes,
+        args.tokenizers or (default_tokenizers(processes) if on_gpu else 1),
+    )
+
+
+def read_early(args: argparse.Namespace, progress: Progress) -> ReaderProcess | None:
+    """The reader process, started before torch is imported (importing it and loading the model take
+    seconds) on the job expected once the model is loaded; read_corpus checks that guess."""
+    if "-" in args.inputs:
+        return None
+    try:
+        encoder = saved_encoder(Path(args.model), args.max_length)
+    except Exception:  # an unreadable tokenizer: loading the model reports it properly
+        return None
+    if encoder is None:
+        return None
+    return ReaderProcess(read_job(args, progress, cuda_expected(args.device)), encoder)
+
+
+def cuda_expected(device: str) -> bool:
+    """Whether `--device` will come out as a CUDA device, guessed without importing torch."""
+    if device != "auto":
+        return device.startswith("cuda")
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1")
+    return not hidden and Path("/proc/driver/nvidia/version").exists()
 
 
 def main(argv: list[str] | None = None) -> int:

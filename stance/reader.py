@@ -56,15 +56,26 @@ class Chunk:
 
 
 def read_corpus(
-    job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings, in_process: bool = True
+    job: ReadJob,
+    encoder: FastEncoder | SlowEncoder,
+    warnings: Warnings,
+    in_process: bool = True,
+    started: ReaderProcess | None = None,
 ) -> Iterator[Chunk]:
     """The chunks of the corpus in order, made in a reader process (or a thread, for stdin).
 
-    Input problems are counted in `warnings` (a process's counts arrive when it is done) or raise
-    DataError, as if the reading happened here.
+    `started` is a reader process started earlier on what the job was expected to be: it is used if
+    its job and encoder are these, and stopped otherwise. Input problems are counted in `warnings`
+    (a process's counts arrive when it is done) or raise DataError, as if the reading happened here.
     """
     if in_process and "-" not in job.inputs:
-        return _from_process(job, encoder, warnings)
+        if started is not None and started.serves(job, encoder):
+            return started.chunks(warnings)
+        if started is not None:
+            started.stop()
+        return ReaderProcess(job, encoder).chunks(warnings)
+    if started is not None:
+        started.stop()
     return _from_thread(job, encoder, warnings)
 
 
@@ -169,28 +180,50 @@ def _from_thread(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: War
             yield chunk
 
 
-def _from_process(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings) -> Iterator[Chunk]:
-    process = _start([])
-    finished = False
-    try:
-        with contextlib.suppress(BrokenPipeError):  # it stopped at once; reported below
-            _send(process.stdin, (job, encoder))
-            process.stdin.close()  # type: ignore[union-attr]
-        while not finished:
-            kind, payload = _receive(process, "the reader process")
-            if kind == "chunk":
-                yield payload
-            elif kind == "done":
-                warnings.update(payload)
-                finished = True
-            elif kind == "error":
-                raise DataError(payload)
-            else:
-                raise RuntimeError(f"the reader process failed:\n{payload}")
-    finally:
-        if not finished:  # the labelling stopped early: an error, or Ctrl-C
-            process.kill()
-        process.wait()
+class ReaderProcess:
+    """`python -m stance.reader` at work on a job from the moment it is made: it reads ahead while
+    the main process starts up (importing torch and loading the model take seconds)."""
+
+    def __init__(self, job: ReadJob, encoder: FastEncoder | SlowEncoder) -> None:
+        self.job, self.encoder = job, encoder
+        self.process = _start([])
+        with contextlib.suppress(BrokenPipeError):  # it stopped at once; reported by chunks()
+            _send(self.process.stdin, (job, encoder))
+            self.process.stdin.close()  # type: ignore[union-attr]
+
+    def serves(self, job: ReadJob, encoder: FastEncoder | SlowEncoder) -> bool:
+        """Whether this process reads `job` and tokenizes as `encoder` does."""
+        if job != self.job:
+            return False
+        if isinstance(encoder, FastEncoder) and isinstance(self.encoder, FastEncoder):
+            return (encoder.serialized, encoder.max_length) == (
+                self.encoder.serialized,
+                self.encoder.max_length,
+            )
+        return encoder is self.encoder
+
+    def chunks(self, warnings: Warnings) -> Iterator[Chunk]:
+        finished = False
+        try:
+            while not finished:
+                kind, payload = _receive(self.process, "the reader process")
+                if kind == "chunk":
+                    yield payload
+                elif kind == "done":
+                    warnings.update(payload)
+                    finished = True
+                elif kind == "error":
+                    raise DataError(payload)
+                else:
+                    raise RuntimeError(f"the reader process failed:\n{payload}")
+        finally:
+            if not finished:  # the labelling stopped early: an error, or Ctrl-C
+                self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
 
 
 def _start(arguments: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -7,8 +7,10 @@ runs the classifier's encoder starts in a fraction of a second.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ CHUNK_SIZE, GPU_CHUNK_SIZE = 4096, 32768
 TOKENS_PER_ROW = 64  # padded tokens per batch row on average; caps a batch's activation memory
 # Sentences given to the Rust tokenizer at once: its results for a GPU chunk of 32,768 held 80 MB.
 ENCODE_AT_ONCE = 4096
+METADATA_FILE = "stance.json"  # what stance adds to a saved model folder: labels, max length, ...
 
 
 class FastEncoder:
@@ -46,6 +49,32 @@ class FastEncoder:
             encodings = self.backend.encode_batch(texts[start : start + ENCODE_AT_ONCE])
             ids += [encoding.ids for encoding in encodings]
         return ids, cut_to_length(ids, self.max_length)
+
+
+def saved_encoder(folder: Path, max_length: int | None = None) -> FastEncoder | None:
+    """The encoder of a saved model folder with a fast tokenizer, made without transformers (None
+    if it has no tokenizer.json). What the loaded classifier's `encoder` is expected to equal."""
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        return None
+    return FastEncoder(Tokenizer.from_file(str(path)).to_str(), saved_max_length(folder, max_length))
+
+
+def saved_max_length(folder: Path, asked: int | None = None) -> int:
+    """Tokens per sentence for a saved model: as asked, else as trained (stance.json), else its
+    tokenizer's limit; at most 512, the position embeddings of BERT-sized models."""
+    config = folder / "tokenizer_config.json"
+    tokenizer_limit = (
+        json.loads(config.read_text(encoding="utf-8")).get("model_max_length") if config.is_file() else None
+    )
+    return min(int(asked or read_metadata(folder).get("max_length") or tokenizer_limit or 512), 512)
+
+
+def read_metadata(folder: Path) -> dict[str, Any]:
+    path = folder / METADATA_FILE
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 class SlowEncoder:

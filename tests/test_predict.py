@@ -17,7 +17,7 @@ from stance import LABELS, StanceClassifier
 from stance.corpus import Warnings
 from stance.output import Sentence, Sentences, open_output
 from stance.predict import main, merge_parts
-from stance.reader import ReadJob, read_corpus
+from stance.reader import ReaderProcess, ReadJob, read_corpus
 from stance.segment import split_sentences
 from stance.tokens import Tokens, batches, pack
 
@@ -159,6 +159,29 @@ def test_a_reader_process_that_fails_or_dies_is_reported(trained_model: Path, tm
     assert _reader_pids() == []
 
 
+def test_the_reader_started_before_the_model_is_used_unless_the_guess_was_wrong(
+    trained_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "in.txt"
+    corpus.write_text("The army denied it.\nThe union called for an inquiry into the raid.\n" * 50)
+    started: list[ReaderProcess] = []
+    start = ReaderProcess.__init__
+
+    def recording_start(self: ReaderProcess, *args: object) -> None:
+        start(self, *args)  # type: ignore[arg-type]
+        started.append(self)
+
+    monkeypatch.setattr(ReaderProcess, "__init__", recording_start)
+    argv = ["--model", str(trained_model), "--sentences", "--device", "cpu", str(corpus), "--out"]
+    assert main([*argv, str(tmp_path / "early.jsonl")]) == 0
+    assert len(started) == 1  # started before the model loaded, and then used
+    monkeypatch.setattr("stance.predict.cuda_expected", lambda device: True)  # GPU chunk sizes
+    assert main([*argv, str(tmp_path / "restarted.jsonl")]) == 0
+    assert len(started) == 3 and started[1].process.returncode == -signal.SIGKILL
+    early = (tmp_path / "early.jsonl").read_text()
+    assert early == (tmp_path / "restarted.jsonl").read_text() and len(early.splitlines()) == 100
+
+
 class _DeviceReads(TorchFunctionMode):
     """Records the tensor operations that hand a value back to Python or size their output by the
     data (on a GPU, both wait for the device)."""
@@ -294,6 +317,26 @@ def test_a_script_without_a_main_guard_can_call_main(trained_model: Path, tmp_pa
     done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()
     assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 2
+
+
+def test_processes_launched_by_torchrun_share_the_corpus_and_merge_in_order(
+    trained_model: Path, tmp_path: Path
+) -> None:
+    for k in range(5):
+        (tmp_path / f"doc{k}.txt").write_text(f"The army denied report {k}. The union called for an inquiry.")
+    args = ["-m", "stance.predict", "--model", str(trained_model), "--device", "cpu", str(tmp_path), "--out"]
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", *args]
+    done = subprocess.run([*launch, str(tmp_path / "two.jsonl")], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode().count("labelled") == 2  # one each: 6 and 4 sentences
+    assert run_cli(*args[2:], str(tmp_path / "one.jsonl")).returncode == 0
+    one, two = (
+        [json.loads(line) for line in (tmp_path / name).open()] for name in ("one.jsonl", "two.jsonl")
+    )
+    assert [(r["id"], r["sentence"], r["label"]) for r in two] == [
+        (r["id"], r["sentence"], r["label"]) for r in one
+    ]
+    assert len(two) == 10 and not list(tmp_path.glob("two.jsonl.part*"))
 
 
 def test_bad_input_is_counted_or_reported(trained_model: Path, tmp_path: Path) -> None:
