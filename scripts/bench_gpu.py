@@ -3,7 +3,7 @@
 Needs only torch, transformers and accelerate besides stance. Writes a corpus of pre-split
 news-like sentences (from data/, cycled), times `python -m stance.predict --sentences` over it
 (read, tokenize, label, write; a separate process, as a user runs it), with its defaults and with
-the corpus read in a thread of the main process (`--reader thread --tokenizers 1`), then times
+the corpus read in a thread of the main process (`--reader thread --workers 1`), then times
 `transformers.pipeline("text-classification")` on the same card with its defaults (batch 1)
 and with batch_size=256, and checks the labels written against fp32 on the first 20,000 sentences.
 
@@ -114,13 +114,13 @@ def main() -> None:
         / loop_seconds,
     }
     # The same with the corpus read and tokenized in a thread of the main process, as before the
-    # reader and tokenizer processes (see stance.reader).
-    baseline = ["--reader", "thread", "--tokenizers", "1"]
+    # reader and worker processes (see stance.reader).
+    baseline = ["--reader", "thread", "--workers", "1"]
     seconds, loop_seconds = time_predict(
         args.model, work / "sentences.txt", work / "thread.jsonl", extra + baseline
     )
-    rates["the same, --reader thread --tokenizers 1: end to end"] = args.sentences / seconds
-    rates["the same, --reader thread --tokenizers 1: labelling loop"] = args.sentences / loop_seconds
+    rates["the same, --reader thread --workers 1: end to end"] = args.sentences / seconds
+    rates["the same, --reader thread --workers 1: labelling loop"] = args.sentences / loop_seconds
     rates["pipeline, defaults (batch 1)"] = time_pipeline(args.model, texts[: min(5000, len(texts))], None)
     rates["pipeline, batch_size=256"] = time_pipeline(args.model, texts[:100_000], 256)
     base = rates["pipeline, defaults (batch 1)"]

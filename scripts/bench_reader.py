@@ -1,21 +1,23 @@
 """What the host allows `stance.predict` on a GPU, and its memory: its loop with a zero-cost model.
 
-On a GPU the model is fast enough that the Python work around it (reading, tokenizing, writing)
-sets the pace, and a GPU machine cannot be had for every change. This benchmark replaces the
-model's forward pass with zeros and runs `stance.predict --sentences` over the same pre-split
-corpus with the corpus read, split and tokenized in a thread of the main process (the baseline,
-`--reader thread`) and in a reader process with 1, 2, ... tokenizer processes (`--tokenizers`),
-and once more with one, started only after the model has loaded ("late", as before the reader
-was started ahead of the start-up). It prints sentences/s and seconds of the whole process;
-CPU seconds per 1,000 sentences, in the labelling loop, of the main process, of its main thread
-and of the reading thread (Python only: the Rust tokenizer works in threads of its own), and of
-the reader and tokenizer processes; and peak resident memory of the main process and of all.
-The main process's Python work, which holds one GIL, is main thread plus reading thread: it
+On a GPU the model is fast enough that the Python work around it (reading, splitting, tokenizing,
+writing) sets the pace, and a GPU machine cannot be had for every change. This benchmark replaces
+the model's forward pass with zeros and runs `stance.predict` over the same corpus (pre-split
+sentences, or with --documents whole articles) with the corpus read, split and tokenized in a
+thread of the main process (the baseline, `--reader thread`), in a reader process with 1, 2, ...
+worker processes (`--workers`), and once more with one, started only after the model has loaded
+("late", as before the reader was started ahead of the start-up). It prints sentences/s of the
+whole process and the seconds of the labelling loop and of the whole process; CPU seconds per
+1,000 sentences, in the labelling loop, of the main process, of its main thread and of the
+reading thread (Python only: the Rust tokenizer works in threads of its own), and of the reader
+and worker processes, start-up included; and peak resident memory of the main process and of
+all. The main process's Python work, which holds one GIL, is main thread plus reading thread: it
 bounds what a GPU run can reach whatever the GPU. On a machine with few cores, as this project's,
-the Rust tokenizer's CPU time is the limit of every run; on a GPU host with 16 cores it is not.
-With --real-model the model itself labels, with its CPU defaults (for memory figures; slow).
+the CPU time of the tokenizer (and of splitting documents) is the limit of every run; on a GPU
+host with 16 cores it is not. With --real-model the model itself labels, with its CPU defaults
+(for memory figures; slow).
 
-Usage: python scripts/bench_reader.py --model DIR [--sentences 300000] [--tokenizers 1,2]
+Usage: python scripts/bench_reader.py --model DIR [--sentences 300000] [--workers 1,2] [--documents]
                                       [--real-model] [--out /tmp/bench_reader]
 """
 
@@ -29,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_gpu import corpus
+from bench_gpu import ROOT, corpus
 
 # Runs stance.predict in this process (with a zero-cost model unless --real-model) and reports, as
 # JSON on stderr, the seconds and CPU seconds of the labelling loop in the main process, in its main
@@ -77,11 +79,13 @@ sys.exit(code)
 
 
 def run(args: argparse.Namespace, corpus_path: Path, out: Path, variant: tuple[str, int, bool]) -> dict:
-    reader, tokenizers, late = variant
-    command = [sys.executable, "-c", RUNNER, "--model", args.model, "--sentences", "--overwrite"]
+    reader, workers, late = variant
+    command = [sys.executable, "-c", RUNNER, "--model", args.model, "--overwrite"]
+    command += [] if args.documents else ["--sentences"]
     if not args.real_model:  # chunks and batches as on a GPU
-        command += ["--batch-size", "1024", "--chunk-size", "32768", "--device", "cpu"]
-    command += ["--reader", reader, "--tokenizers", str(tokenizers), "--out", str(out), str(corpus_path)]
+        chunk_size = "4096" if args.documents else "32768"
+        command += ["--batch-size", "1024", "--chunk-size", chunk_size, "--device", "cpu"]
+    command += ["--reader", reader, "--workers", str(workers), "--out", str(out), str(corpus_path)]
     env = os.environ | {
         "BENCH_ZERO_COST_MODEL": "0" if args.real_model else "1",
         "BENCH_LATE_READER": str(int(late)),
@@ -99,6 +103,26 @@ def run(args: argparse.Namespace, corpus_path: Path, out: Path, variant: tuple[s
         raise SystemExit(stderr)
     result = json.loads(stderr.strip().splitlines()[-1])
     return result | {"wall": wall, "peak_main_mb": peak_main, "peak_all_mb": peak_all}
+
+
+def documents(path: Path, count: int) -> None:
+    """A JSONL corpus of whole articles (our own, their sentences joined), cycled to `count` sentences."""
+    articles: dict[str, list[tuple[int, str]]] = {}
+    for name in ("train", "dev", "test"):
+        for line in (ROOT / "data" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row.get("article"):
+                articles.setdefault(row["article"], []).append((row["position"], row["text"]))
+    texts = [" ".join(text for _, text in sorted(rows)) for rows in articles.values()]
+    sizes = [len(rows) for rows in articles.values()]
+    with open(path, "w", encoding="utf-8") as f:
+        written = 0
+        while written < count:
+            for text, size in zip(texts, sizes):
+                f.write(json.dumps({"text": text}) + "\n")
+                written += size
+                if written >= count:
+                    break
 
 
 def resident_mb(pid: int) -> list[int]:
@@ -126,7 +150,10 @@ def main() -> None:
     )
     parser.add_argument("--model", required=True)
     parser.add_argument("--sentences", type=int, default=300_000)
-    parser.add_argument("--tokenizers", default="1,2", help="tokenizer process counts to try")
+    parser.add_argument("--workers", default="1,2", help="worker process counts to try")
+    parser.add_argument(
+        "--documents", action="store_true", help="whole articles to split (JSONL), not pre-split sentences"
+    )
     parser.add_argument("--real-model", action="store_true", help="label with the model itself")
     parser.add_argument("--out", default="/tmp/bench_reader")
     args = parser.parse_args()
@@ -134,30 +161,36 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("*.jsonl"):
         old.unlink()
-    corpus(work / "sentences.txt", args.sentences)
+    corpus_path = work / ("documents.json" if args.documents else "sentences.txt")
+    if args.documents:
+        documents(corpus_path, args.sentences)
+    else:
+        corpus(corpus_path, args.sentences)
     variants = [("thread", 1, False), ("process", 1, True)]
-    variants += [("process", int(k), False) for k in args.tokenizers.split(",")]
+    variants += [("process", int(k), False) for k in args.workers.split(",")]
     results = {}
     for variant in variants:
-        reader, tokenizers, late = variant
-        name = f"{reader}, {tokenizers}" + (", late" if late else "")
-        out = work / f"{reader}{tokenizers}{'late' if late else ''}.jsonl"
-        results[name] = run(args, work / "sentences.txt", out, variant)
-    same = len({path.read_bytes() for path in work.glob("*.jsonl")}) == 1
+        reader, workers, late = variant
+        name = f"{reader}, {workers}" + (", late" if late else "")
+        out = work / f"{reader}{workers}{'late' if late else ''}.jsonl"
+        results[name] = run(args, corpus_path, out, variant)
+    outputs = {path.read_bytes() for path in work.glob("*.jsonl")}
+    count = next(iter(outputs)).count(b"\n")
     cores = len(os.sched_getaffinity(0))
-    print(f"{args.sentences:,} sentences, {cores} cores, outputs identical: {same}")
-    columns = ("main process", "main thread", "reading thread", "reader+tokenizers")
-    print(f"{'':43s} {'CPU seconds per 1,000 sentences':^71s} {'peak resident MB':^16s}")
+    kind = "sentences from whole articles" if args.documents else "pre-split sentences"
+    print(f"{count:,} {kind}, {cores} cores, outputs identical: {len(outputs) == 1}")
+    columns = ("main process", "main thread", "reading thread", "reader+workers")
+    print(f"{'':52s} {'CPU seconds per 1,000 sentences, labelling loop':^71s} {'peak resident MB':^16s}")
     print(
-        f"{'reader, tokenizers':25s} {'sent/s':>8s} {'wall s':>8s}",
+        f"{'reader, workers':25s} {'sent/s':>8s} {'loop s':>8s} {'wall s':>8s}",
         *(f"{c:>17s}" for c in columns),
         "   main    all",
     )
     for name, r in results.items():
         keys = ("main_cpu", "main_thread_cpu", "reading_thread_cpu", "children_cpu")
-        cpu = [1000 * r[k] / args.sentences for k in keys]
+        cpu = [1000 * r[k] / count for k in keys]
         print(
-            f"{name:25s} {args.sentences / r['wall']:8,.0f} {r['wall']:8.1f}",
+            f"{name:25s} {count / r['wall']:8,.0f} {r['seconds']:8.1f} {r['wall']:8.1f}",
             *(f"{c:17.3f}" for c in cpu),
             f"{r['peak_main_mb']:7,d} {r['peak_all_mb']:6,d}",
         )

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from stance.corpus import Warnings
 from stance.data import DataError
 from stance.output import Progress, RowWriter, Sentences, format_for, open_output
-from stance.reader import Chunk, ReaderProcess, ReadJob, default_tokenizers, read_corpus
+from stance.reader import Chunk, ReaderProcess, ReadJob, default_workers, read_corpus
 from stance.tokens import BATCH_SIZE, CHUNK_SIZE, GPU_BATCH_SIZE, GPU_CHUNK_SIZE, Tokens, saved_encoder
 
 if TYPE_CHECKING:
@@ -103,7 +103,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--chunk-size",
         type=int,
-        help=f"sentences per flushed chunk (default {CHUNK_SIZE}; {GPU_CHUNK_SIZE} on a GPU)",
+        help=f"sentences per flushed chunk (default {CHUNK_SIZE}; {GPU_CHUNK_SIZE} on a GPU with "
+        "--sentences); documents are grouped into chunks of about as many sentences (by length)",
     )
     parser.add_argument("--max-length", type=int, help="tokens per sentence (default: the model's)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -120,10 +121,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="read, split and tokenize in a separate process (default) or a thread; stdin: a thread",
     )
     parser.add_argument(
-        "--tokenizers",
+        "--workers",
         type=int,
-        help="processes that tokenize, taking chunks in turn (default: 1; on a GPU, one per 4 cores, "
-        "at most 4)",
+        help="processes that split and tokenize, taking chunks in turn (default: 1; on a GPU, "
+        "for documents all cores but 2, at most 8, and for --sentences one per 4 cores, at most 4)",
     )
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into --out")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
@@ -209,11 +210,13 @@ def read_job(
         args.text_field,
         args.id_field,
         args.sentences,
-        args.chunk_size or (GPU_CHUNK_SIZE if on_gpu else CHUNK_SIZE),
+        # Large chunks keep a GPU busy; documents, which are split far slower than a GPU labels
+        # them, come in small ones, shared out among more workers (see default_workers).
+        args.chunk_size or (GPU_CHUNK_SIZE if on_gpu and args.sentences else CHUNK_SIZE),
         progress.next_position,
         index,
         processes,
-        args.tokenizers or (default_tokenizers(processes) if on_gpu else 1),
+        args.workers or (default_workers(args.sentences, processes) if on_gpu else 1),
     )
 
 

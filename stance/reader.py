@@ -1,12 +1,13 @@
 """The corpus side of `stance.predict`: documents read, split into sentences and tokenized, chunk by
-chunk, one chunk ahead of the labelling loop.
+chunk, ahead of the labelling loop.
 
 By default this runs in a process of its own, so that reading, splitting and making token arrays
 do not hold Python's GIL against the loop that feeds the device and writes the output (on a GPU
 that loop, not the GPU, set the pace). The process imports no torch, so it starts in a fraction of
-a second, and tokenizes with the classifier's own encoder, or shares the tokenizing out among
-tokenizer processes (`TokenizerPool`). Standard input, which the main process reads, is read in
-a thread.
+a second. It groups the documents into chunks and splits and tokenizes them itself, or shares
+that out among worker processes (`WorkerPool`): splitting documents into sentences is the
+slowest step of all (about 300 µs a sentence for syntok, on one core). Standard input, which the
+main process reads, is read in a thread.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from stance.output import Sentence, Sentences
 from stance.segment import split_sentences
 from stance.tokens import FastEncoder, SlowEncoder, Tokens
 
+# Characters of a sentence, for the size of a chunk of documents yet to be split: news sentences
+# average about 125 (our data).
+CHARS_PER_SENTENCE = 128
+
 
 @dataclass(frozen=True)
 class ReadJob:
@@ -46,13 +51,44 @@ class ReadJob:
     start: tuple[int, int] = (0, 0)  # (document ordinal, sentence number) to go on from
     process_index: int = 0  # under `accelerate launch`, this process reads every N-th document
     num_processes: int = 1
-    tokenizers: int = 1  # processes that tokenize, taking chunks in turn; 1: the reader itself
+    workers: int = 1  # processes that split and tokenize, taking chunks in turn; 1: the reader itself
 
 
 @dataclass
 class Chunk:
     sentences: Sentences
     tokens: Tokens
+
+
+@dataclass
+class Documents:
+    """Whole documents (or one sentence each, pre-split) as columns: what one chunk is made from."""
+
+    ordinals: list[int]
+    ids: list[str]
+    texts: list[str]
+
+
+@dataclass
+class ChunkMaker:
+    """Documents -> a chunk: their sentences (split unless pre-split, from `start` on) and token ids.
+    Pickles with its encoder, so worker processes make chunks exactly as the reader does."""
+
+    encoder: FastEncoder | SlowEncoder
+    presplit: bool
+    start: tuple[int, int] = (0, 0)  # (document ordinal, sentence number) to go on from
+
+    def __call__(self, documents: Documents) -> tuple[Chunk, int]:
+        """The chunk, and how many of its sentences were cut to max length."""
+        if self.presplit:  # the hot path of pre-split corpora: one sentence per document, whole
+            count, texts = len(documents.texts), documents.texts
+            columns = (documents.ordinals, documents.ids, [0] * count, [0] * count, list(map(len, texts)))
+            sentences = Sentences(*columns, texts)
+        else:
+            pairs = zip(documents.ordinals, map(Document, documents.ids, documents.texts))
+            sentences = Sentences.from_rows(list(iter_sentences(pairs, self.start)))
+        ids, cut = self.encoder(sentences.texts)
+        return Chunk(sentences, Tokens.from_lists(ids)), cut
 
 
 def read_corpus(
@@ -79,9 +115,12 @@ def read_corpus(
     return _from_thread(job, encoder, warnings)
 
 
-def default_tokenizers(processes_on_this_machine: int = 1) -> int:
-    """Tokenizer processes to feed a GPU: one per 4 cores of this process's share, 1 to 4."""
-    return max(1, min(4, _cores() // (4 * processes_on_this_machine)))
+def default_workers(presplit: bool, processes_on_this_machine: int = 1) -> int:
+    """Worker processes to feed a GPU, from this process's share of the cores. Documents: all but
+    two (for the main and reader processes), at most 8: splitting them is the slowest step of all.
+    Pre-split sentences: one per 4 cores, at most 4 (the Rust tokenizer uses the rest)."""
+    share = _cores() // processes_on_this_machine
+    return max(1, min(4, share // 4) if presplit else min(8, share - 2))
 
 
 def _cores() -> int:
@@ -91,55 +130,75 @@ def _cores() -> int:
 
 
 def read_chunks(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings) -> Iterator[Chunk]:
-    """The chunks in order, tokenized here or, with job.tokenizers > 1, by that many processes."""
+    """The chunks in order, made here or, with job.workers > 1, by that many worker processes."""
+    first_doc, first_index = job.start
     docs = enumerate(iter_documents(job.inputs, warnings, job.text_field, job.id_field, job.presplit))
-    mine = ((i, doc) for i, doc in docs if i % job.num_processes == job.process_index)
-    rows = iter_sentences(mine, job.presplit, job.start)
-    batches = iter(lambda: list(itertools.islice(rows, job.chunk_size)), [])
-    chunks = map(Sentences.from_rows, batches)
+    mine = (
+        (i, doc)
+        for i, doc in docs
+        if i % job.num_processes == job.process_index
+        and (i > first_doc or (i == first_doc and not (job.presplit and first_index)))
+    )
+    groups = document_groups(mine, job.chunk_size, job.presplit)
+    make_chunk = ChunkMaker(encoder, job.presplit, job.start)
     with contextlib.ExitStack() as stack:
-        if job.tokenizers > 1:
-            tokenized = stack.enter_context(TokenizerPool(encoder, job.tokenizers)).map(chunks)
+        if job.workers > 1:
+            made = stack.enter_context(WorkerPool(make_chunk, job.workers)).map(groups)
         else:
-            tokenized = ((sentences, _tokenize(encoder, sentences.texts)) for sentences in chunks)
-        for sentences, (tokens, cut) in tokenized:
+            made = map(make_chunk, groups)
+        for chunk, cut in made:
             if cut:
                 warnings[f"sentences longer than {encoder.max_length} tokens truncated"] += cut
-            yield Chunk(sentences, tokens)
+            if len(chunk.sentences):  # documents with no sentence in them make none
+                yield chunk
 
 
-def _tokenize(encoder: FastEncoder | SlowEncoder, texts: list[str]) -> tuple[Tokens, int]:
-    ids, cut = encoder(texts)
-    return Tokens.from_lists(ids), cut
+def document_groups(
+    documents: Iterator[tuple[int, Document]], chunk_size: int, presplit: bool
+) -> Iterator[Documents]:
+    """(ordinal, document) pairs in groups of chunk_size, or fewer where documents yet to be split
+    add up to chunk_size sentences of CHARS_PER_SENTENCE: one group makes one chunk."""
+    budget = chunk_size * CHARS_PER_SENTENCE if not presplit else float("inf")
+    group, chars = Documents([], [], []), 0
+    for ordinal, doc in documents:
+        group.ordinals.append(ordinal)
+        group.ids.append(doc.id)
+        group.texts.append(doc.text)
+        chars += len(doc.text)
+        if len(group.texts) == chunk_size or chars >= budget:
+            yield group
+            group, chars = Documents([], [], []), 0
+    if group.texts:
+        yield group
 
 
-class TokenizerPool:
-    """Processes (`python -m stance.reader tokenize`) that tokenize every N-th chunk each.
+class WorkerPool:
+    """Processes (`python -m stance.reader work`) that make every N-th chunk each.
 
-    A fast tokenizer's Rust code runs in parallel, but turning its results into Python objects and
-    freeing them again costs about 10 µs a sentence that one process does alone, as much as all the
-    reading: with a GPU that is the limit. One chunk is in flight per process.
+    A fast tokenizer's Rust code runs in parallel, but splitting documents, and turning the
+    tokenizer's results into Python objects and freeing them again (about 10 µs a sentence) are
+    work that one process does alone: with a GPU that is the limit. One chunk is in flight per
+    process.
     """
 
-    def __init__(self, encoder: FastEncoder | SlowEncoder, size: int) -> None:
+    def __init__(self, make_chunk: ChunkMaker, size: int) -> None:
         threads = {"RAYON_NUM_THREADS": str(max(1, _cores() // size))}
         env = {} if "RAYON_NUM_THREADS" in os.environ else threads  # the Rust threads, shared out
-        self.processes = [_start(["tokenize"], env) for _ in range(size)]
+        self.processes = [_start(["work"], env) for _ in range(size)]
         for process in self.processes:  # after starting them all: each reads this once imported
-            _send(process.stdin, encoder)
+            _send(process.stdin, make_chunk)
 
-    def map(self, chunks: Iterator[Sentences]) -> Iterator[tuple[Sentences, tuple[Tokens, int]]]:
-        in_flight: deque[tuple[Sentences, subprocess.Popen]] = deque()
-        for sentences, process in zip(chunks, itertools.cycle(self.processes)):
+    def map(self, groups: Iterator[Documents]) -> Iterator[tuple[Chunk, int]]:
+        in_flight: deque[subprocess.Popen] = deque()
+        for documents, process in zip(groups, itertools.cycle(self.processes)):
             if len(in_flight) == len(self.processes):  # the oldest is with this same process
-                yield in_flight[0][0], _receive(in_flight.popleft()[1], "a tokenizer process")
-            _send(process.stdin, sentences.texts)
-            in_flight.append((sentences, process))
+                yield _receive(in_flight.popleft(), "a worker process")
+            _send(process.stdin, documents)
+            in_flight.append(process)
         while in_flight:
-            sentences, process = in_flight.popleft()
-            yield sentences, _receive(process, "a tokenizer process")
+            yield _receive(in_flight.popleft(), "a worker process")
 
-    def __enter__(self) -> TokenizerPool:
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -153,22 +212,16 @@ class TokenizerPool:
 
 
 def iter_sentences(
-    documents: Iterator[tuple[int, Document]], presplit: bool, start: tuple[int, int] = (0, 0)
+    documents: Iterator[tuple[int, Document]], start: tuple[int, int] = (0, 0)
 ) -> Iterator[Sentence]:
     """Sentences with offsets, from (ordinal, document) pairs, skipping those before `start`."""
     first_doc, first_index = start
     for ordinal, doc in documents:
         if ordinal < first_doc:
             continue
-        if presplit:  # the hot path of pre-split corpora: one sentence per document
-            if ordinal > first_doc or first_index == 0:
-                yield Sentence(ordinal, doc.id, 0, 0, len(doc.text), doc.text)
-            continue
-        spans = [(s.text, s.start, s.end) for s in split_sentences(doc.text)]
-        for index, (text, begin, end) in enumerate(spans):
-            if ordinal == first_doc and index < first_index:
-                continue
-            yield Sentence(ordinal, doc.id, index, begin, end, text)
+        for index, piece in enumerate(split_sentences(doc.text)):
+            if ordinal > first_doc or index >= first_index:
+                yield Sentence(ordinal, doc.id, index, piece.start, piece.end, piece.text)
 
 
 def _from_thread(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings) -> Iterator[Chunk]:
@@ -255,16 +308,16 @@ def _receive(process: subprocess.Popen, name: str) -> Any:
 
 def main() -> None:
     """A reader process (a job on stdin; each chunk, then the warnings, on stdout), or with the
-    argument `tokenize` a tokenizer process (an encoder, then chunks of texts, on stdin)."""
+    argument `work` a worker process (a ChunkMaker, then Documents, on stdin)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's; it stops this one
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else printed goes to stderr, not into the messages
     setup = pickle.load(sys.stdin.buffer)
     with contextlib.suppress(BrokenPipeError):  # the process it answers has stopped listening
-        if sys.argv[1:] == ["tokenize"]:
+        if sys.argv[1:] == ["work"]:
             with contextlib.suppress(EOFError):  # no more chunks
                 while True:
-                    _send(channel, _tokenize(setup, pickle.load(sys.stdin.buffer)))
+                    _send(channel, setup(pickle.load(sys.stdin.buffer)))
                     release_free_memory()
         else:
             job, encoder = setup

@@ -106,16 +106,17 @@ def test_the_reader_process_imports_no_torch() -> None:
     assert done.stdout.strip() == "[]", done.stderr
 
 
-def test_reader_process_thread_and_tokenizer_processes_give_the_same_chunks(
+def test_reader_process_thread_and_worker_processes_give_the_same_chunks(
     trained_model: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "a.txt").write_text(DOCUMENT, encoding="utf-8")
     (tmp_path / "b.txt").write_text("The army denied it. " + "Long words here " * 10 + ".")
     (tmp_path / "c.txt").write_text("")
+    (tmp_path / "d.txt").write_text("Short one. Short two.")
     clf = StanceClassifier.load(trained_model, device="cpu", max_length=12)
     results = []
-    for in_process, tokenizers in [(True, 1), (False, 1), (True, 2), (False, 3)]:
-        job = ReadJob([str(tmp_path)], "text", None, False, chunk_size=3, start=(0, 2), tokenizers=tokenizers)
+    for in_process, workers in [(True, 1), (False, 1), (True, 2), (False, 3)]:
+        job = ReadJob([str(tmp_path)], "text", None, False, chunk_size=2, start=(0, 2), workers=workers)
         warnings = Warnings()
         chunks = list(read_corpus(job, clf.encoder, warnings, in_process))
         sentences = [vars(chunk.sentences) for chunk in chunks]
@@ -124,8 +125,8 @@ def test_reader_process_thread_and_tokenizer_processes_give_the_same_chunks(
     assert results[0] == results[1] == results[2] == results[3]
     sentences, tokens, warnings = results[0]
     texts = [text for chunk in sentences for text in chunk["texts"]]
-    assert [len(chunk["texts"]) for chunk in sentences] == [3, 2]  # a.txt from its third sentence, b.txt
-    assert sentences[0]["numbers"] == [2, 3, 4] and sentences[1]["numbers"] == [0, 1]
+    # Two documents a chunk: a.txt from its third sentence and b.txt, then d.txt (c.txt is empty).
+    assert [chunk["numbers"] for chunk in sentences] == [[2, 3, 4, 0, 1], [0, 1]]
     expected = Tokens.from_lists(clf.encode(texts))
     assert np.concatenate([np.array(flat) for flat, _ in tokens]).tolist() == expected.flat.tolist()
     assert warnings == {"empty files": 1, "sentences longer than 12 tokens truncated": clf.truncated}
