@@ -131,15 +131,9 @@ def _cores() -> int:
 
 def read_chunks(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings) -> Iterator[Chunk]:
     """The chunks in order, made here or, with job.workers > 1, by that many worker processes."""
-    first_doc, first_index = job.start
     docs = enumerate(iter_documents(job.inputs, warnings, job.text_field, job.id_field, job.presplit))
-    mine = (
-        (i, doc)
-        for i, doc in docs
-        if i % job.num_processes == job.process_index
-        and (i > first_doc or (i == first_doc and not (job.presplit and first_index)))
-    )
-    groups = document_groups(mine, job.chunk_size, job.presplit)
+    mine = ((i, doc) for i, doc in docs if i % job.num_processes == job.process_index)
+    groups = resume_at(document_groups(mine, job.chunk_size, job.presplit), job.start, job.presplit)
     make_chunk = ChunkMaker(encoder, job.presplit, job.start)
     with contextlib.ExitStack() as stack:
         if job.workers > 1:
@@ -170,6 +164,25 @@ def document_groups(
             group, chars = Documents([], [], []), 0
     if group.texts:
         yield group
+
+
+def resume_at(groups: Iterator[Documents], start: tuple[int, int], presplit: bool) -> Iterator[Documents]:
+    """The groups from `start` on: those before it dropped, and the one it falls in cut where it does
+    not begin there (after a resume with another chunk size). As the documents are grouped from the
+    first on, a resumed run makes the same chunks, and so the same output, as an uninterrupted one."""
+    first_doc, first_index = start
+    for group in groups:
+        if group.ordinals[0] > first_doc or start == (0, 0):
+            yield group
+        elif group.ordinals[-1] >= first_doc:
+            # A pre-split document is one sentence: done if the run had gone past its first.
+            keep = [
+                k
+                for k, i in enumerate(group.ordinals)
+                if i > first_doc or (i == first_doc and not (presplit and first_index))
+            ]
+            if keep:
+                yield Documents(*([column[k] for k in keep] for column in vars(group).values()))
 
 
 class WorkerPool:

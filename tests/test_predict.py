@@ -130,6 +130,17 @@ def test_reader_process_thread_and_worker_processes_give_the_same_chunks(
     expected = Tokens.from_lists(clf.encode(texts))
     assert np.concatenate([np.array(flat) for flat, _ in tokens]).tolist() == expected.flat.tolist()
     assert warnings == {"empty files": 1, "sentences longer than 12 tokens truncated": clf.truncated}
+    # Going on from a chunk's end (as --resume does) gives the chunks that came after it.
+    (tmp_path / "e.txt").write_text("One more. And two.")
+    (tmp_path / "f.txt").write_text("The last one.")
+    whole = list(
+        read_corpus(ReadJob([str(tmp_path)], "text", None, False, chunk_size=2), clf.encoder, Warnings())
+    )
+    after_first = (whole[0].sentences.ordinals[-1], whole[0].sentences.numbers[-1] + 1)
+    job = ReadJob([str(tmp_path)], "text", None, False, chunk_size=2, start=after_first)
+    resumed = list(read_corpus(job, clf.encoder, Warnings()))
+    assert [vars(chunk.sentences) for chunk in resumed] == [vars(chunk.sentences) for chunk in whole[1:]]
+    assert len(resumed) == 2
 
 
 def _reader_pids() -> list[int]:
