@@ -194,6 +194,10 @@ class Progress:
         self.complete = True
         self._save()
 
+    def discard(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
     def _save(self) -> None:
         if self.path is None:
             return

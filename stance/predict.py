@@ -147,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         if early is not None:
             early.stop()
+        if progress.sentences_done == 0:  # nothing to resume: leave no record behind
+            progress.discard()
         raise
     # Move the objects of torch and transformers out of the garbage collector's reach: otherwise
     # each full collection, triggered by the chunks' many small lists, walks all of them

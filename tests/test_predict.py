@@ -382,6 +382,9 @@ def test_bad_input_is_counted_or_reported(trained_model: Path, tmp_path: Path) -
         "--model", str(trained_model), "--out", str(tmp_path / "o.jsonl"), str(tmp_path / "empty.txt")
     )
     assert done.returncode == 2 and "--resume" in done.stderr.decode()
+    done = run_cli("--model", str(tmp_path), "--out", str(tmp_path / "m.jsonl"), str(lines))
+    assert done.returncode == 2 and "not a saved model directory" in done.stderr.decode()
+    assert not list(tmp_path.glob("m.jsonl*"))  # no output, no progress record
     done = run_cli(
         "--model", str(trained_model), "--out", str(tmp_path / "x.jsonl"), str(tmp_path / "missing")
     )
