@@ -10,7 +10,7 @@ worker processes (`--workers`), and once more with one, started only after the m
 whole process and the seconds of the labelling loop and of the whole process; CPU seconds per
 1,000 sentences, in the labelling loop, of the main process, of its main thread and of the
 reading thread (Python only: the Rust tokenizer works in threads of its own), and of the reader
-and worker processes, start-up included; and peak resident memory of the main process and of
+and worker processes together and of the reader alone, start-up included; and peak resident memory of the main process and of
 all. The main process's Python work, which holds one GIL, is main thread plus reading thread: it
 bounds what a GPU run can reach whatever the GPU. On a machine with few cores, as this project's,
 the CPU time of the tokenizer (and of splitting documents) is the limit of every run; on a GPU
@@ -93,16 +93,24 @@ def run(args: argparse.Namespace, corpus_path: Path, out: Path, variant: tuple[s
     started = time.perf_counter()
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     peak_main = peak_all = 0
+    reader_cpu = 0.0
     while process.poll() is None:
-        sizes = resident_mb(process.pid)
+        tree = process_tree(process.pid)
+        sizes = [size for _, size, _ in tree]
         peak_main, peak_all = max(peak_main, sizes[0] if sizes else 0), max(peak_all, sum(sizes))
+        reader_cpu = max([reader_cpu] + [cpu for role, _, cpu in tree if role == "reader"])
         time.sleep(0.1)
     wall = time.perf_counter() - started
     stderr = process.stderr.read() if process.stderr else ""
     if process.returncode:
         raise SystemExit(stderr)
     result = json.loads(stderr.strip().splitlines()[-1])
-    return result | {"wall": wall, "peak_main_mb": peak_main, "peak_all_mb": peak_all}
+    return result | {
+        "wall": wall,
+        "peak_main_mb": peak_main,
+        "peak_all_mb": peak_all,
+        "reader_cpu": reader_cpu,
+    }
 
 
 def documents(path: Path, count: int) -> None:
@@ -125,23 +133,27 @@ def documents(path: Path, count: int) -> None:
                     break
 
 
-def resident_mb(pid: int) -> list[int]:
-    """Resident memory of a process, then of each of its descendants, in MB (from /proc)."""
-    parents = {}
+def process_tree(pid: int) -> list[tuple[str, int, float]]:
+    """(role, resident MB, CPU seconds) of a process and of each of its descendants (from /proc);
+    the role is "reader" for the reader process, "" for the others."""
+    stats = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, ValueError, IndexError):
             continue
-    tree, sizes = [pid], []
+    tree, found = [pid], []
     for member in tree:
-        tree += [child for child, parent in parents.items() if parent == member]
+        tree += [child for child, fields in stats.items() if int(fields[1]) == member]
         try:
             pages = int(Path(f"/proc/{member}/statm").read_text().split()[1])
+            command = Path(f"/proc/{member}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
-        sizes.append(pages * os.sysconf("SC_PAGE_SIZE") // 2**20)
-    return sizes
+        cpu = (int(stats[member][11]) + int(stats[member][12])) / os.sysconf("SC_CLK_TCK")
+        role = "reader" if command[-3:] == [b"-m", b"stance.reader", b""] else ""
+        found.append((role, pages * os.sysconf("SC_PAGE_SIZE") // 2**20, cpu))
+    return found
 
 
 def main() -> None:
@@ -179,15 +191,15 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     kind = "sentences from whole articles" if args.documents else "pre-split sentences"
     print(f"{count:,} {kind}, {cores} cores, outputs identical: {len(outputs) == 1}")
-    columns = ("main process", "main thread", "reading thread", "reader+workers")
-    print(f"{'':52s} {'CPU seconds per 1,000 sentences, labelling loop':^71s} {'peak resident MB':^16s}")
+    columns = ("main process", "main thread", "reading thread", "reader+workers", "reader alone")
+    print(f"{'':52s} {'CPU seconds per 1,000 sentences, labelling loop':^89s} {'peak resident MB':^16s}")
     print(
         f"{'reader, workers':25s} {'sent/s':>8s} {'loop s':>8s} {'wall s':>8s}",
         *(f"{c:>17s}" for c in columns),
         "   main    all",
     )
     for name, r in results.items():
-        keys = ("main_cpu", "main_thread_cpu", "reading_thread_cpu", "children_cpu")
+        keys = ("main_cpu", "main_thread_cpu", "reading_thread_cpu", "children_cpu", "reader_cpu")
         cpu = [1000 * r[k] / count for k in keys]
         print(
             f"{name:25s} {count / r['wall']:8,.0f} {r['seconds']:8.1f} {r['wall']:8.1f}",
@@ -196,13 +208,14 @@ def main() -> None:
         )
     python_work = {name: r["main_thread_cpu"] + r["reading_thread_cpu"] for name, r in results.items()}
     print(
-        "Python work of the main process (main thread + reading thread), process reader vs thread: "
-        f"{python_work['process, 1'] / python_work['thread, 1']:.2f}x"
+        "Python work of the main process (main thread + reading thread), reader process vs thread: "
+        f"{python_work['process, 1, late'] / python_work['thread, 1']:.2f}x"
     )
-    print(
-        "whole process, reader started before the model loads vs after: "
-        f"{results['process, 1, late']['wall'] - results['process, 1']['wall']:+.1f} s saved"
-    )
+    if "process, 1" in results:
+        print(
+            "whole process, reader started before the model loads vs after: "
+            f"{results['process, 1, late']['wall'] - results['process, 1']['wall']:+.1f} s saved"
+        )
 
 
 if __name__ == "__main__":
