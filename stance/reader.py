@@ -227,13 +227,10 @@ class WorkerPool:
 def iter_sentences(
     documents: Iterator[tuple[int, Document]], start: tuple[int, int] = (0, 0)
 ) -> Iterator[Sentence]:
-    """Sentences with offsets, from (ordinal, document) pairs, skipping those before `start`."""
-    first_doc, first_index = start
+    """Sentences with offsets, from (ordinal, document) pairs, from `start` on."""
     for ordinal, doc in documents:
-        if ordinal < first_doc:
-            continue
         for index, piece in enumerate(split_sentences(doc.text)):
-            if ordinal > first_doc or index >= first_index:
+            if (ordinal, index) >= start:
                 yield Sentence(ordinal, doc.id, index, piece.start, piece.end, piece.text)
 
 
