@@ -6,6 +6,7 @@ runs the classifier's encoder starts in a fraction of a second.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterator, Sequence
@@ -36,9 +37,14 @@ class FastEncoder:
 
     def __init__(self, serialized: str, max_length: int) -> None:
         self.serialized, self.max_length = serialized, max_length
-        self.backend = Tokenizer.from_str(serialized)
-        self.backend.no_padding()
-        self.backend.enable_truncation(max_length + 1)  # one over, to tell the cut ones
+
+    @functools.cached_property
+    def backend(self) -> Tokenizer:
+        # Built on first use: the main process of stance.predict only hands encoders on (40 ms each).
+        backend = Tokenizer.from_str(self.serialized)
+        backend.no_padding()
+        backend.enable_truncation(self.max_length + 1)  # one over, to tell the cut ones
+        return backend
 
     def __reduce__(self) -> tuple[Any, ...]:
         return FastEncoder, (self.serialized, self.max_length)
