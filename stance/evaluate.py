@@ -12,6 +12,7 @@ import numpy as np
 
 from stance.baselines import all_baselines
 from stance.data import DataError, Example, read_examples, sha256_file
+from stance.errors import ModelError
 from stance.labels import LABEL2ID, LABELS
 from stance.metrics import (
     accuracy,
@@ -22,7 +23,7 @@ from stance.metrics import (
     macro_f1,
     per_label_scores,
 )
-from stance.model import ModelError, StanceClassifier, softmax
+from stance.model import StanceClassifier, softmax
 from stance.report import plot_confusion, plot_reliability, render_markdown
 from stance.tokens import read_metadata
 

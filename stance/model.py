@@ -17,6 +17,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from transformers import logging as hf_logging
 
 from stance.data import sha256_file
+from stance.errors import ModelError
 from stance.labels import ID2LABEL, LABEL2ID, LABELS
 from stance.memory import release_free_memory
 from stance.tokens import (
@@ -45,10 +46,6 @@ DROPOUT_CONFIG_KEYS = (
     "attention_dropout",
     "seq_classif_dropout",
 )
-
-
-class ModelError(RuntimeError):
-    """A model that cannot be found, verified or used; the message says which and why."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from stance.corpus import Warnings
 from stance.data import DataError
+from stance.errors import ModelError
 from stance.output import Progress, RowWriter, Sentences, format_for, open_output
 from stance.reader import Chunk, ReaderProcess, ReadJob, default_workers, read_corpus
 from stance.tokens import BATCH_SIZE, CHUNK_SIZE, GPU_BATCH_SIZE, GPU_CHUNK_SIZE, Tokens, saved_encoder
@@ -246,8 +247,6 @@ def cuda_expected(device: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from stance.model import ModelError
-
     try:
         return run(args)
     except (DataError, ModelError, ValueError) as e:

@@ -20,9 +20,10 @@ from stance.artifacts import calibrate, finish_run
 from stance.checkpoint import load_best, load_checkpoint, save_checkpoint
 from stance.config import DEFAULT_CONFIG, Config, ConfigError, config_to_dict, load_config
 from stance.data import DataError, Example, find_overlaps, read_examples
+from stance.errors import ModelError
 from stance.labels import LABEL2ID, LABELS
 from stance.metrics import confusion_matrix, macro_f1
-from stance.model import ModelError, StanceClassifier, autocast_dtype, resolve_device
+from stance.model import StanceClassifier, autocast_dtype, resolve_device
 
 
 @dataclass

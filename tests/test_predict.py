@@ -106,6 +106,25 @@ def test_the_reader_process_imports_no_torch() -> None:
     assert done.stdout.strip() == "[]", done.stderr
 
 
+def test_the_reader_process_starts_before_torch_is_imported(trained_model: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "in.txt"
+    corpus.write_text("The army denied it.\n")
+    code = """
+import sys
+from stance import predict, reader
+start = reader.ReaderProcess.__init__
+def recording_start(self, *args):
+    print("torch imported:", "torch" in sys.modules)
+    start(self, *args)
+reader.ReaderProcess.__init__ = recording_start
+sys.exit(predict.main(sys.argv[1:]))
+"""
+    argv = ["--model", str(trained_model), "--sentences", "--out", str(tmp_path / "out.jsonl"), str(corpus)]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["torch imported: False"]
+
+
 def test_reader_process_thread_and_worker_processes_give_the_same_chunks(
     trained_model: Path, tmp_path: Path
 ) -> None:
