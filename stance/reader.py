@@ -21,7 +21,7 @@ import subprocess
 import sys
 import traceback
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,20 +131,31 @@ def _cores() -> int:
 
 def read_chunks(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings) -> Iterator[Chunk]:
     """The chunks in order, made here or, with job.workers > 1, by that many worker processes."""
-    docs = enumerate(iter_documents(job.inputs, warnings, job.text_field, job.id_field, job.presplit))
-    mine = ((i, doc) for i, doc in docs if i % job.num_processes == job.process_index)
-    groups = resume_at(document_groups(mine, job.chunk_size, job.presplit), job.start, job.presplit)
     make_chunk = ChunkMaker(encoder, job.presplit, job.start)
     with contextlib.ExitStack() as stack:
         if job.workers > 1:
-            made = stack.enter_context(WorkerPool(make_chunk, job.workers)).map(groups)
+            made = stack.enter_context(WorkerPool(make_chunk, job.workers)).map(job_groups(job, warnings))
         else:
-            made = map(make_chunk, groups)
-        for chunk, cut in made:
-            if cut:
-                warnings[f"sentences longer than {encoder.max_length} tokens truncated"] += cut
-            if len(chunk.sentences):  # documents with no sentence in them make none
-                yield chunk
+            made = map(make_chunk, job_groups(job, warnings))
+        yield from counted(made, warnings, encoder)
+
+
+def job_groups(job: ReadJob, warnings: Warnings) -> Iterator[Documents]:
+    """This process's documents of the job, from its start on, in groups that make one chunk each."""
+    docs = enumerate(iter_documents(job.inputs, warnings, job.text_field, job.id_field, job.presplit))
+    mine = ((i, doc) for i, doc in docs if i % job.num_processes == job.process_index)
+    return resume_at(document_groups(mine, job.chunk_size, job.presplit), job.start, job.presplit)
+
+
+def counted(
+    made: Iterable[tuple[Chunk, int]], warnings: Warnings, encoder: FastEncoder | SlowEncoder
+) -> Iterator[Chunk]:
+    """The chunks that hold sentences, with the truncated ones counted in `warnings`."""
+    for chunk, cut in made:
+        if cut:
+            warnings[f"sentences longer than {encoder.max_length} tokens truncated"] += cut
+        if len(chunk.sentences):  # documents with no sentence in them make none
+            yield chunk
 
 
 def document_groups(
@@ -195,9 +206,7 @@ class WorkerPool:
     """
 
     def __init__(self, make_chunk: ChunkMaker, size: int) -> None:
-        threads = {"RAYON_NUM_THREADS": str(max(1, _cores() // size))}
-        env = {} if "RAYON_NUM_THREADS" in os.environ else threads  # the Rust threads, shared out
-        self.processes = [_start(["work"], env) for _ in range(size)]
+        self.processes = [_start(["work"], _worker_env(size)) for _ in range(size)]
         for process in self.processes:  # after starting them all: each reads this once imported
             _send(process.stdin, make_chunk)
 
@@ -245,13 +254,29 @@ def _from_thread(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: War
 
 class ReaderProcess:
     """`python -m stance.reader` at work on a job from the moment it is made: it reads ahead while
-    the main process starts up (importing torch and loading the model take seconds)."""
+    the main process starts up (importing torch and loading the model take seconds).
+
+    With job.workers > 1 (on POSIX) the worker processes are started here and send their chunks
+    straight to this process; the reader process only reads the documents and hands them out in
+    turn. Relaying the chunks, which are several times the size of the text, through the reader
+    would cost it a pickling and an unpickling of each: on a GPU host that capped the whole run.
+    """
 
     def __init__(self, job: ReadJob, encoder: FastEncoder | SlowEncoder) -> None:
         self.job, self.encoder = job, encoder
-        self.process = _start([])
+        self.workers: list[subprocess.Popen] = []
+        feeds: list[int] = []  # the write ends of the workers' stdin, for the reader process
+        if job.workers > 1 and os.name == "posix":
+            for _ in range(job.workers):
+                worker_input, feed = os.pipe()
+                self.workers.append(_start(["work"], _worker_env(job.workers), stdin=worker_input))
+                os.close(worker_input)
+                feeds.append(feed)
+        self.process = _start([], pass_fds=feeds)
+        for feed in feeds:
+            os.close(feed)
         with contextlib.suppress(BrokenPipeError):  # it stopped at once; reported by chunks()
-            _send(self.process.stdin, (job, encoder))
+            _send(self.process.stdin, (job, encoder, feeds))
             self.process.stdin.close()  # type: ignore[union-attr]
 
     def serves(self, job: ReadJob, encoder: FastEncoder | SlowEncoder) -> bool:
@@ -268,6 +293,8 @@ class ReaderProcess:
     def chunks(self, warnings: Warnings) -> Iterator[Chunk]:
         finished = False
         try:
+            if self.workers:
+                yield from counted(_from_workers(self.workers), warnings, self.encoder)
             while not finished:
                 kind, payload = _receive(self.process, "the reader process")
                 if kind == "chunk":
@@ -281,15 +308,40 @@ class ReaderProcess:
                     raise RuntimeError(f"the reader process failed:\n{payload}")
         finally:
             if not finished:  # the labelling stopped early: an error, or Ctrl-C
-                self.process.kill()
-            self.process.wait()
+                self.stop()
+            for process in [self.process, *self.workers]:
+                process.wait()
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        for process in [self.process, *self.workers]:
+            process.kill()
+            process.wait()
 
 
-def _start(arguments: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+def _from_workers(workers: list[subprocess.Popen]) -> Iterator[tuple[Chunk, int]]:
+    """What the workers make, in turn, until the next one in turn has no more: the reader process
+    hands out the groups in that order, so no later one has any either."""
+    for worker in itertools.cycle(workers):
+        try:
+            yield pickle.load(worker.stdout)  # type: ignore[arg-type]
+        except (EOFError, pickle.UnpicklingError):
+            if worker.wait():  # not the end of its input: it failed
+                code = worker.returncode
+                raise RuntimeError(f"a worker process stopped unexpectedly (exit code {code})") from None
+            return
+
+
+def _worker_env(size: int) -> dict[str, str]:
+    """The Rust tokenizer's threads shared out among `size` workers, unless the user set them."""
+    return {} if "RAYON_NUM_THREADS" in os.environ else {"RAYON_NUM_THREADS": str(max(1, _cores() // size))}
+
+
+def _start(
+    arguments: list[str],
+    env: dict[str, str] | None = None,
+    stdin: int = subprocess.PIPE,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen:
     """`python -m stance.reader ARGUMENTS`, which is sent work on its stdin and answers on its stdout.
 
     A plain subprocess rather than multiprocessing, which would re-run the caller's script.
@@ -298,9 +350,10 @@ def _start(arguments: list[str], env: dict[str, str] | None = None) -> subproces
     python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
     return subprocess.Popen(
         [sys.executable, "-m", "stance.reader", *arguments],
-        stdin=subprocess.PIPE,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         env=os.environ | {"PYTHONPATH": python_path} | (env or {}),
+        pass_fds=pass_fds,
     )
 
 
@@ -317,8 +370,9 @@ def _receive(process: subprocess.Popen, name: str) -> Any:
 
 
 def main() -> None:
-    """A reader process (a job on stdin; each chunk, then the warnings, on stdout), or with the
-    argument `work` a worker process (a ChunkMaker, then Documents, on stdin)."""
+    """A reader process (a job on stdin; each chunk, or only the documents for the workers, then the
+    warnings, on stdout), or with the argument `work` a worker process (a ChunkMaker, then
+    Documents, on stdin)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's; it stops this one
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else printed goes to stderr, not into the messages
@@ -330,21 +384,35 @@ def main() -> None:
                     _send(channel, setup(pickle.load(sys.stdin.buffer)))
                     release_free_memory()
         else:
-            job, encoder = setup
-            _read(job, encoder, channel)
+            job, encoder, feeds = setup
+            _read(job, encoder, feeds, channel)
 
 
-def _read(job: ReadJob, encoder: FastEncoder | SlowEncoder, channel: IO[bytes]) -> None:
+def _read(job: ReadJob, encoder: FastEncoder | SlowEncoder, feeds: list[int], channel: IO[bytes]) -> None:
     warnings = Warnings()
     try:
-        for chunk in read_chunks(job, encoder, warnings):
-            _send(channel, ("chunk", chunk))
-            release_free_memory()
+        if feeds:
+            _hand_out(job, encoder, warnings, feeds)
+        else:
+            for chunk in read_chunks(job, encoder, warnings):
+                _send(channel, ("chunk", chunk))
+                release_free_memory()
         _send(channel, ("done", warnings))
     except DataError as e:
         _send(channel, ("error", str(e)))
     except Exception:
         _send(channel, ("crash", traceback.format_exc()))
+
+
+def _hand_out(job: ReadJob, encoder: FastEncoder | SlowEncoder, warnings: Warnings, feeds: list[int]) -> None:
+    """The job's groups of documents to the workers, in turn, through their stdin (`feeds`); closing
+    them, on an error too, tells the workers there is no more."""
+    with contextlib.ExitStack() as stack:
+        workers = [stack.enter_context(os.fdopen(feed, "wb")) for feed in feeds]
+        for worker in workers:
+            _send(worker, ChunkMaker(encoder, job.presplit, job.start))
+        for documents, worker in zip(job_groups(job, warnings), itertools.cycle(workers)):
+            _send(worker, documents)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from torch.overrides import TorchFunctionMode
 
 from stance import LABELS, StanceClassifier
 from stance.corpus import Warnings
+from stance.data import DataError
 from stance.output import Sentence, Sentences, open_output
 from stance.predict import main, merge_parts
 from stance.reader import ReaderProcess, ReadJob, read_corpus
@@ -187,6 +188,35 @@ def test_a_reader_process_that_fails_or_dies_is_reported(trained_model: Path, tm
     failing = functools.partial(os._exit, 3)  # called with the texts: a TypeError in the reader process
     with pytest.raises(RuntimeError, match=r"(?s)reader process failed.*TypeError"):
         next(read_corpus(job, failing, Warnings()))
+    assert _reader_pids() == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker processes in /proc")
+def test_worker_processes_that_die_or_meet_bad_input_are_reported(
+    trained_model: Path, tmp_path: Path
+) -> None:
+    clf = StanceClassifier.load(trained_model, device="cpu")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the army denied it\n" * 5000)
+    job = ReadJob([str(corpus)], "text", None, presplit=True, chunk_size=100, workers=2)
+    chunks = read_corpus(job, clf.encoder, Warnings())
+    assert len(next(chunks).sentences) == 100
+    workers = [pid for pid in _reader_pids() if Path(f"/proc/{pid}/cmdline").read_bytes().endswith(b"work\0")]
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    with pytest.raises(RuntimeError, match="a worker process stopped unexpectedly"):
+        list(chunks)
+    assert _reader_pids() == []
+    records = tmp_path / "corpus.jsonl"
+    lines = [json.dumps({"text": f"The army denied report number {i}."}) for i in range(300)]
+    records.write_text("\n".join([*lines, "{not json", *lines]) + "\n")
+    job = ReadJob([str(records)], "text", None, presplit=True, chunk_size=50, workers=2)
+    chunks = read_corpus(job, clf.encoder, Warnings())
+    # The chunks before the bad line come first, in order, then its error.
+    for first in range(0, 300, 50):
+        assert next(chunks).sentences.texts[0] == f"The army denied report number {first}."
+    with pytest.raises(DataError, match=r"corpus\.jsonl:301: bad JSON"):
+        next(chunks)
     assert _reader_pids() == []
 
 
