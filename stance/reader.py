@@ -4,10 +4,11 @@ chunk, ahead of the labelling loop.
 By default this runs in a process of its own, so that reading, splitting and making token arrays
 do not hold Python's GIL against the loop that feeds the device and writes the output (on a GPU
 that loop, not the GPU, set the pace). The process imports no torch, so it starts in a fraction of
-a second. It groups the documents into chunks and splits and tokenizes them itself, or shares
-that out among worker processes (`WorkerPool`): splitting documents into sentences is the
-slowest step of all (about 300 µs a sentence for syntok, on one core). Standard input, which the
-main process reads, is read in a thread.
+a second. It groups the documents into chunks and splits and tokenizes them itself, or hands the
+groups out to worker processes, which send their chunks to the main process (see ReaderProcess):
+splitting documents into sentences is the slowest step of all (about 300 µs a sentence for
+syntok, on one core). Standard input, which the main process reads, is read in a thread, with a
+`WorkerPool` where there are workers.
 """
 
 from __future__ import annotations
@@ -202,7 +203,8 @@ class WorkerPool:
     A fast tokenizer's Rust code runs in parallel, but splitting documents, and turning the
     tokenizer's results into Python objects and freeing them again (about 10 µs a sentence) are
     work that one process does alone: with a GPU that is the limit. One chunk is in flight per
-    process.
+    process. The chunks come back through the caller: the reading thread, or the reader process
+    where it cannot hand the workers' pipes on (not POSIX); elsewhere see ReaderProcess.
     """
 
     def __init__(self, make_chunk: ChunkMaker, size: int) -> None:
